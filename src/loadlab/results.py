@@ -1,0 +1,202 @@
+"""The one immutable result of a run, and its `summary.json` form.
+
+Every report reads a `RunSummary`; none re-reads engine files. The JSON layout is documented in
+docs/results-schema.md and checked by src/loadlab/schema/summary.schema.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+SCHEMA_VERSION = 1
+SUMMARY_FILE = "summary.json"
+
+_T = TypeVar("_T")
+
+ThresholdStatus = Literal["pass", "fail", "no_data"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    duration_s: float
+    target: int
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    embedded: bool
+    pid: int | None = None
+    database: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    users: int
+    spawn_rate: float
+    run_time_s: float
+    stages: tuple[Stage, ...]
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    script: str = ""
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Request counts and latency percentiles of one endpoint, or of all of them."""
+
+    requests: int
+    failures: int
+    error_rate: float
+    rps: float
+    mean_ms: float | None
+    min_ms: float | None
+    max_ms: float | None
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    p999_ms: float | None
+
+
+@dataclass(frozen=True)
+class EndpointStats(LatencyStats):
+    method: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    method: str
+    name: str
+    message: str
+    occurrences: int
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    t_s: int
+    users: int
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+@dataclass(frozen=True)
+class MonitorData:
+    interval_s: float
+    sources: dict[str, str]
+    samples: tuple[dict[str, float | None], ...]
+    summary: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    expression: str
+    metric: str
+    endpoint: str | None
+    operator: str
+    limit: float
+    unit: str
+    measured: float | None
+    status: ThresholdStatus
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    exit_code: int
+    reason: str
+    generator_saturated: bool = False
+    generator_cpu_percent_max: float | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    scenario: str
+    engine: str
+    started_at: str
+    finished_at: str
+    duration_s: float
+    interrupted: bool
+    target: Target
+    plan: PlanInfo
+    totals: LatencyStats
+    endpoints: tuple[EndpointStats, ...]
+    errors: tuple[ErrorGroup, ...]
+    timeline: tuple[TimelinePoint, ...]
+    monitor: MonitorData
+    thresholds: tuple[ThresholdResult, ...]
+    verdict: Verdict
+    engine_outputs: tuple[str, ...] = ()
+    loadlab_version: str = ""
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def write(self, run_dir: Path) -> Path:
+        """Write `summary.json` atomically, so a reader never sees half a file."""
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path = run_dir / SUMMARY_FILE
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSummary:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"summary schema_version {version!r} is not {SCHEMA_VERSION}; "
+                "re-run the test with this loadlab version"
+            )
+        plan = dict(data["plan"])
+        plan["stages"] = tuple(Stage(**s) for s in plan["stages"])
+        plan["tags"] = tuple(plan.get("tags", ()))
+        plan["exclude_tags"] = tuple(plan.get("exclude_tags", ()))
+        monitor = dict(data["monitor"])
+        monitor["samples"] = tuple(monitor.get("samples", ()))
+        return cls(
+            run_id=data["run_id"],
+            scenario=data["scenario"],
+            engine=data["engine"],
+            started_at=data["started_at"],
+            finished_at=data["finished_at"],
+            duration_s=data["duration_s"],
+            interrupted=data["interrupted"],
+            target=Target(**data["target"]),
+            plan=PlanInfo(**plan),
+            totals=_build(LatencyStats, data["totals"]),
+            endpoints=tuple(_build(EndpointStats, e) for e in data["endpoints"]),
+            errors=tuple(ErrorGroup(**e) for e in data["errors"]),
+            timeline=tuple(TimelinePoint(**p) for p in data["timeline"]),
+            monitor=MonitorData(**monitor),
+            thresholds=tuple(ThresholdResult(**t) for t in data["thresholds"]),
+            verdict=Verdict(**data["verdict"]),
+            engine_outputs=tuple(data.get("engine_outputs", ())),
+            loadlab_version=data.get("loadlab_version", ""),
+            schema_version=version,
+            extra=data.get("extra", {}),
+        )
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunSummary:
+        path = run_dir / SUMMARY_FILE
+        return cls.from_dict(json.loads(path.read_text()))
+
+
+def _build(kind: type[_T], data: dict[str, Any]) -> _T:
+    names = {f.name for f in fields(kind)}  # type: ignore[arg-type]
+    return kind(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,1 @@
+"""The platform: the HTTP API service that the load tests exercise."""

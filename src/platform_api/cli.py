@@ -1,0 +1,5 @@
+"""The platform-api command line."""
+
+
+def main() -> None:
+    raise SystemExit("platform-api: not implemented yet")
