@@ -1,0 +1,79 @@
+"""The app factory. Nothing is built at import: the lifespan owns engine, sessions and worker."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from platform_api.accounts import routes as accounts_routes
+from platform_api.accounts.service import ensure_admin
+from platform_api.db import create_database, migrate
+from platform_api.errors import install_error_handlers
+from platform_api.health import routes as health_routes
+from platform_api.middleware import FaultState, PlatformMiddleware
+from platform_api.ratelimit import InProcessRateLimiter, RateLimiter
+from platform_api.settings import Settings
+from platform_api.telemetry import Telemetry
+from platform_api.worker import ExecutionWorker
+from platform_api.workspaces import routes as workspaces_routes
+
+ROUTERS = (
+    health_routes.router,
+    accounts_routes.router,
+    workspaces_routes.router,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    telemetry = Telemetry()
+    faults = FaultState(settings.faults)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_startup:
+            migrate(settings)
+        database = create_database(settings)
+        telemetry.watch_engine(database.engine)
+        limiter = _rate_limiter(settings)
+        app.state.database = database
+        app.state.limiter = limiter
+        app.state.started_at = time.time()
+        ensure_admin(database, settings.admin_api_key)
+        worker = ExecutionWorker(database, settings, telemetry)
+        app.state.worker = worker
+        if settings.worker_enabled:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            limiter.close()
+            database.dispose()
+
+    app = FastAPI(
+        title="The platform",
+        version="1.0.0",
+        description="The HTTP API that the load tests exercise. See docs/api.md.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.telemetry = telemetry
+    app.state.faults = faults
+    install_error_handlers(app)
+    app.add_middleware(
+        PlatformMiddleware,
+        telemetry=telemetry,
+        faults=faults,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    return InProcessRateLimiter()

@@ -1,0 +1,123 @@
+"""The database: engine, sessions and migrations for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode so readers never wait for the writer; write transactions start with
+`BEGIN IMMEDIATE` and a busy timeout, so concurrent writers queue instead of failing with
+"database is locked" (a deferred transaction that upgrades to a write lock cannot wait).
+PostgreSQL uses psycopg 3 with a bounded pool; an exhausted pool fails fast (`pool_timeout`) and the
+request gets 503 with Retry-After instead of a long stall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from platform_api.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+IMMEDIATE = "platform_sqlite_immediate"
+
+
+@dataclass
+class Database:
+    engine: Engine
+    read_sessions: sessionmaker[Session]
+    write_sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session committed on success and rolled back on error (for the worker and CLI)."""
+        factory = self.write_sessions if write else self.read_sessions
+        with factory() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_database(settings: Settings) -> Database:
+    url = settings.resolved_database_url
+    if settings.is_sqlite:
+        engine = _sqlite_engine(url, settings)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_s,
+            pool_pre_ping=True,
+        )
+    write_engine = engine.execution_options(**{IMMEDIATE: True})
+    return Database(
+        engine=engine,
+        read_sessions=sessionmaker(bind=engine, expire_on_commit=False),
+        write_sessions=sessionmaker(bind=write_engine, expire_on_commit=False),
+    )
+
+
+def _sqlite_engine(url: str, settings: Settings) -> Engine:
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        connect_args={"timeout": settings.sqlite_busy_timeout_s, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that BEGIN is ours to choose.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_s * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def migrate(settings: Settings) -> None:
+    """Apply every Alembic migration (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", settings.resolved_database_url)
+    config.attributes["configure_logger"] = False
+    database = create_database(settings)
+    try:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        database.dispose()
+
+
+def ping(database: Database) -> None:
+    with database.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,121 @@
+"""FastAPI dependencies: the request's database session, the caller, and the request context.
+
+The session is committed when the route returns and before the response is sent
+(`scope="function"`), so a 2xx answer always means the write is durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from platform_api.context import RequestContext
+from platform_api.db import Database
+from platform_api.errors import Forbidden, RateLimited, Unauthorized
+from platform_api.models import User
+from platform_api.ratelimit import RateLimiter
+from platform_api.settings import Settings
+from platform_api.telemetry import Telemetry
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def hash_api_key(api_key: str) -> str:
+    # API keys are long random tokens, so a fast hash is enough (unlike passwords).
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    database = get_database(request)
+    telemetry: Telemetry = request.app.state.telemetry
+    factory = database.write_sessions if request.method in WRITE_METHODS else database.read_sessions
+    with factory() as session:
+        telemetry.pool_waiters.inc()
+        try:
+            # Take the connection now, so that pool waits are measured and fail fast.
+            with telemetry.pool_wait.time():
+                session.connection()
+        finally:
+            telemetry.pool_waiters.dec()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def current_user(request: Request, response: Response, session: DbSession) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized()
+    user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(key.strip())))
+    if user is None or user.disabled:
+        raise Unauthorized("The API key is not valid or its account is disabled")
+    settings = get_settings(request)
+    limiter: RateLimiter = request.app.state.limiter
+    decision = limiter.hit(
+        f"key:{user.id}", rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
+    )
+    if not decision.allowed:
+        raise RateLimited(
+            "Too many requests; retry after the delay given", headers=decision.headers()
+        )
+    response.headers.update(decision.headers())
+    request.state.user_id = user.id
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise Forbidden("This endpoint needs the admin role")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def request_context(request: Request, user: CurrentUser) -> RequestContext:
+    return RequestContext(
+        user_id=user.id,
+        role=user.role,
+        request_id=getattr(request.state, "request_id", None),
+        test_run_id=getattr(request.state, "test_run_id", None),
+    )
+
+
+Context = Annotated[RequestContext, Depends(request_context)]
+
+
+def anonymous_context(request: Request) -> RequestContext:
+    return RequestContext(
+        user_id=None,
+        role=None,
+        request_id=getattr(request.state, "request_id", None),
+        test_run_id=getattr(request.state, "test_run_id", None),
+    )
+
+
+AnonymousContext = Annotated[RequestContext, Depends(anonymous_context)]

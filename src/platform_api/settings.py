@@ -1,0 +1,105 @@
+"""Settings from `PLATFORM_*` environment variables, checked before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class FaultSettings(BaseSettings):
+    """Fault injection, to test the load tests themselves. Off by default."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATFORM_FAULT_", extra="ignore")
+
+    latency_ms: float = Field(0.0, ge=0, le=60_000)
+    latency_jitter_ms: float = Field(0.0, ge=0, le=60_000)
+    error_rate: float = Field(0.0, ge=0, le=1)
+    leak_bytes_per_request: int = Field(0, ge=0, le=100 * 1024 * 1024)
+    cpu_ms_per_request: float = Field(0.0, ge=0, le=10_000)
+    route_pattern: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.latency_ms
+            or self.latency_jitter_ms
+            or self.error_rate
+            or self.leak_bytes_per_request
+            or self.cpu_ms_per_request
+        )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLATFORM_", extra="ignore")
+
+    database_url: str = ""
+    data_dir: Path = DEFAULT_DATA_DIR
+    admin_api_key: str | None = None
+    redis_url: str | None = None
+    log_file: Path | None = None
+    log_level: str = "info"
+
+    # Database
+    db_pool_size: int = Field(20, ge=1, le=500)
+    db_max_overflow: int = Field(10, ge=0, le=500)
+    db_pool_timeout_s: float = Field(3.0, gt=0, le=60)
+    sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600)
+    migrate_on_startup: bool = True
+
+    # Requests
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    heavy_timeout_s: float = Field(10.0, gt=0, le=600)
+
+    # Rate limits: generous so that the seed's scenarios never meet them.
+    rate_limit_per_s: float = Field(200.0, gt=0)
+    rate_limit_burst: int = Field(400, ge=1)
+    register_rate_limit_per_s: float = Field(50.0, gt=0)
+    register_rate_limit_burst: int = Field(1000, ge=1)
+
+    # Executions
+    worker_enabled: bool = True
+    worker_threads: int = Field(2, ge=1, le=64)
+    worker_poll_interval_s: float = Field(0.2, gt=0, le=60)
+    execution_lease_s: float = Field(30.0, gt=0, le=3600)
+
+    cache_ttl_s: float = Field(30.0, ge=0)
+
+    faults: FaultSettings = Field(default_factory=FaultSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("PLATFORM_DATABASE_URL must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("admin_api_key")
+    @classmethod
+    def _strong_admin_key(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("PLATFORM_ADMIN_API_KEY must be at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> Settings:
+        if self.rate_limit_burst < 1:
+            raise ValueError("PLATFORM_RATE_LIMIT_BURST must be at least 1")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: psycopg 3 for PostgreSQL, a file in the data directory by default."""
+        url = self.database_url
+        if not url:
+            return f"sqlite:///{(self.data_dir / 'platform.db').resolve()}"
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
