@@ -10,20 +10,30 @@ from fastapi import FastAPI
 
 from platform_api.accounts import routes as accounts_routes
 from platform_api.accounts.service import ensure_admin
+from platform_api.admin import routes as admin_routes
 from platform_api.db import create_database, migrate
 from platform_api.errors import install_error_handlers
+from platform_api.executions import routes as executions_routes
 from platform_api.health import routes as health_routes
+from platform_api.heavy import routes as heavy_routes
+from platform_api.knowledge import routes as knowledge_routes
 from platform_api.middleware import FaultState, PlatformMiddleware
-from platform_api.ratelimit import InProcessRateLimiter, RateLimiter
+from platform_api.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from platform_api.settings import Settings
 from platform_api.telemetry import Telemetry
 from platform_api.worker import ExecutionWorker
+from platform_api.workflows import routes as workflows_routes
 from platform_api.workspaces import routes as workspaces_routes
 
 ROUTERS = (
     health_routes.router,
     accounts_routes.router,
     workspaces_routes.router,
+    knowledge_routes.router,
+    admin_routes.router,
+    heavy_routes.router,
+    workflows_routes.router,
+    executions_routes.router,
 )
 
 
@@ -38,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             migrate(settings)
         database = create_database(settings)
         telemetry.watch_engine(database.engine)
+        telemetry.start_sampling(database)
         limiter = _rate_limiter(settings)
         app.state.database = database
         app.state.limiter = limiter
@@ -51,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             worker.stop()
+            telemetry.stop_sampling()
             limiter.close()
             database.dispose()
 
@@ -76,4 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter:
+    if settings.redis_url:
+        return RedisRateLimiter(settings.redis_url)
     return InProcessRateLimiter()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,19 +56,29 @@ def serve(host: str, port: int, workers: int, log_file: Path | None) -> None:
     # Migrated once here, so the workers do not race each other to do it.
     os.environ["PLATFORM_MIGRATE_ON_STARTUP"] = "false"
     log_file = log_file or settings.log_file
-    uvicorn.run(
-        "platform_api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        log_config=_log_config(log_file, settings.log_level)
-        if log_file
-        else uvicorn.config.LOGGING_CONFIG,
-        timeout_graceful_shutdown=30,
-        access_log=False,
-    )
+    # Several workers share one /metrics through prometheus_client's multiprocess mode: the
+    # directory must be set before the workers import prometheus_client, and fresh, since stale
+    # files from an earlier run would be added in. One worker reports its own process directly.
+    metrics_dir = tempfile.mkdtemp(prefix="platform-metrics-") if workers > 1 else None
+    if metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    else:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    try:
+        uvicorn.run(
+            "platform_api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=_log_config(log_file, settings.log_level),
+            timeout_graceful_shutdown=30,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @main.command("migrate")
@@ -78,16 +90,81 @@ def migrate_command() -> None:
     click.echo("migrations applied")
 
 
-def _log_config(path: Path, level: str) -> dict[str, Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = {"class": "logging.FileHandler", "filename": str(path), "formatter": "plain"}
+@main.command("seed")
+@click.option(
+    "--size",
+    type=click.Choice(["small", "default"]),
+    default="default",
+    show_default=True,
+    help="small: a few hundred documents and 10,000 dataset rows, for tests.",
+)
+@click.option("--seed", "seed_value", type=int, default=42, show_default=True)
+def seed_command(size: str, seed_value: int) -> None:
+    """Fill the database with realistic volume (migrations are applied first)."""
+    from platform_api.db import create_database, migrate
+    from platform_api.seed import seed
+
+    settings = load_settings()
+    try:
+        migrate(settings)
+        database = create_database(settings)
+    except Exception as exc:
+        click.echo(f"platform-api: cannot prepare the database: {exc}", err=True)
+        sys.exit(3)
+    try:
+        seed(database, size=size, seed_value=seed_value, report=click.echo)
+    finally:
+        database.dispose()
+
+
+@main.command("cleanup")
+@click.option("--run", "run_id", required=True, help="The X-Load-Test-Run id to remove.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def cleanup_command(run_id: str, as_json: bool) -> None:
+    """Delete everything that one load-test run created and print the counts."""
+    import json
+
+    from platform_api.cleanup import delete_test_run
+    from platform_api.db import create_database
+    from platform_api.middleware import TEST_RUN_ID
+
+    if not TEST_RUN_ID.match(run_id):
+        click.echo(
+            f"platform-api: --run {run_id!r}: use 1-64 characters of A-Z a-z 0-9 _ . -", err=True
+        )
+        sys.exit(2)
+    database = create_database(load_settings())
+    try:
+        with database.transaction() as session:
+            deleted = delete_test_run(session, run_id)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"platform-api: cannot clean up run {run_id}: {reason}", err=True)
+        sys.exit(3)
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(json.dumps({"run_id": run_id, "deleted": deleted}))
+    else:
+        counts = ", ".join(f"{count} {table}" for table, count in deleted.items())
+        click.echo(f"run {run_id}: deleted {counts}")
+
+
+def _log_config(path: Path | None, level: str) -> dict[str, Any]:
+    """Every server log record goes through a writer thread (platform_api.logqueue)."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    handler = {
+        "()": "platform_api.logqueue.background_handler",
+        "filename": str(path) if path else None,
+        "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"file": handler},
+        "handlers": {"background": handler},
         "loggers": {
-            name: {"handlers": ["file"], "level": level.upper(), "propagate": False}
+            name: {"handlers": ["background"], "level": level.upper(), "propagate": False}
             for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "platform_api")
         },
     }

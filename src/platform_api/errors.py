@@ -12,10 +12,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 logger = logging.getLogger("platform_api")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class PlatformError(Exception):
@@ -101,45 +104,101 @@ def error_body(request: Request, code: str, message: str, details: list[Any]) ->
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(PlatformError)
-    async def _platform_error(request: Request, exc: PlatformError) -> JSONResponse:
-        return JSONResponse(
-            error_body(request, exc.code, exc.message, exc.details),
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+    app.add_exception_handler(PlatformError, _platform_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _unstorable_value)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
-            for err in exc.errors()
-        ]
-        return JSONResponse(
-            error_body(request, "validation_error", "The request is not valid", details),
-            status_code=422,
-        )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            error_body(request, code, str(exc.detail), []),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+async def _platform_error(request: Request, exc: PlatformError) -> JSONResponse:
+    return JSONResponse(
+        error_body(request, exc.code, exc.message, exc.details),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
-    @app.exception_handler(PoolTimeoutError)
-    async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> JSONResponse:
-        return JSONResponse(
-            error_body(request, "unavailable", "The database is busy; retry shortly", []),
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            error_body(request, "internal_error", "Internal server error", []), status_code=500
-        )
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    details = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+    return _invalid(request, details)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if isinstance(exc.__cause__, PlatformError):
+        # Raised while FastAPI read the body (the streamed body limit): keep its own status.
+        return await _platform_error(request, exc.__cause__)
+    if exc.status_code == 400:
+        # The framework's only 400 is a body it could not decode; the contract says 422.
+        detail = {
+            "loc": ["body"],
+            "msg": "The body is not valid UTF-8 JSON",
+            "type": "json_invalid",
+        }
+        return _invalid(request, [detail])
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette lists only the first matching route's method; list every method of the path.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(request, code, str(exc.detail), []),
+        status_code=exc.status_code,
+        headers=headers,
+    )
+
+
+async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+    return JSONResponse(
+        error_body(request, "unavailable", "The database is busy; retry shortly", []),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
+    # The database refused a value that passed validation (PostgreSQL text cannot hold NUL, an
+    # integer out of range): the client's input, so 422 and not 500.
+    logger.info("value refused by the database: %s", exc.orig)
+    detail = {
+        "loc": ["body"],
+        "msg": "A value cannot be stored (e.g. a NUL character)",
+        "type": "value_error",
+    }
+    return _invalid(request, [detail])
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        error_body(request, "internal_error", "Internal server error", []), status_code=500
+    )
+
+
+def _invalid(request: Request, details: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(
+        error_body(request, "validation_error", "The request is not valid", details),
+        status_code=422,
+    )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Ask the router per method with a fresh scope: FastAPI nests included routers, so their
+    # routes cannot simply be listed.
+    allowed = []
+    for method in HTTP_METHODS:
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+            "app": request.app,
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed

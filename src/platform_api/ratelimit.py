@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+
+logger = logging.getLogger("platform_api.ratelimit")
+DEFAULT_REDIS_PREFIX = "platform:ratelimit:"
+REDIS_TIMEOUT_S = 0.5
+# One atomic read-refill-take-write per hit, timed by the Redis server's clock so that every worker
+# sharing the limit agrees on "now". The key expires once the bucket would be full again.
+TOKEN_BUCKET_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local updated = tonumber(state[2])
+if tokens == nil or updated == nil then
+  tokens = burst
+  updated = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+return {allowed, tostring(tokens)}
+"""
 
 
 @dataclass(frozen=True)
@@ -57,6 +89,49 @@ class InProcessRateLimiter:
 
     def close(self) -> None:
         self._buckets.clear()
+
+
+class RedisRateLimiter:
+    """The same token bucket kept in Redis, so that every worker process shares one limit.
+
+    The URL may carry `?key_prefix=` (default `platform:ratelimit:`) so that several platforms, or
+    tests, can share one Redis. When Redis is unreachable the limiter lets requests through and
+    logs: a rate limit protects the service, it must not take it down.
+    """
+
+    def __init__(self, url: str) -> None:
+        url, self.prefix = split_key_prefix(url)
+        self._client: Any = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+        self._script = self._client.register_script(TOKEN_BUCKET_LUA)
+        self._warned_at = 0.0
+
+    def hit(self, key: str, *, rate_per_s: float, burst: int) -> Decision:
+        try:
+            allowed, tokens = self._script(keys=[self.prefix + key], args=[rate_per_s, burst])
+        except redis.RedisError as exc:
+            self._warn(exc)
+            return _decision(True, float(burst), rate_per_s, burst)
+        return _decision(bool(int(allowed)), float(tokens), rate_per_s, burst)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _warn(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            logger.warning("rate limiter: Redis unavailable, letting requests through: %s", exc)
+
+
+def split_key_prefix(url: str) -> tuple[str, str]:
+    """Take `key_prefix` out of a Redis URL's query: (the URL for redis-py, the prefix)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefix = next((value for name, value in query if name == "key_prefix"), DEFAULT_REDIS_PREFIX)
+    rest = urlencode([(name, value) for name, value in query if name != "key_prefix"])
+    return urlunsplit(parts._replace(query=rest)), prefix
 
 
 def _decision(allowed: bool, tokens: float, rate_per_s: float, burst: int) -> Decision:

@@ -2,14 +2,29 @@
 
 Each app owns its registry, so two apps in one process (tests) never share counters. Routes are
 labelled by their template, never by the raw path, so the number of series stays bounded.
+
+Figures that need a query (execution queue depth, PostgreSQL lock waits and deadlocks) are read by
+a background sampler on its own connection, at most once per scrape and never inside one: a scrape
+never waits for the database, even when the request pool is exhausted.
+
+With several server processes (`platform-api serve --workers N`), `serve` sets
+`PROMETHEUS_MULTIPROC_DIR` before the workers start and every scrape reports the sum over all of
+them: counters and histograms add up, the in-flight and pool gauges are summed over live processes,
+and the `process_*` series are sums too (CPU seconds, resident memory and open descriptors of all
+workers). Database-wide figures (queue depth, lock waits, deadlocks) come from the scraped worker.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -17,10 +32,15 @@ from prometheus_client import (
     Histogram,
     ProcessCollector,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event, text
+
+from platform_api.db import Database
+
+logger = logging.getLogger("platform_api.telemetry")
 
 LATENCY_BUCKETS_S = (
     0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
@@ -29,10 +49,26 @@ LATENCY_BUCKETS_S = (
 QUERY_BUCKETS_S = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 )  # fmt: skip
+BUSY_WAIT_THRESHOLD_S = 0.001
+SQLITE_WRITE_BEGIN = "BEGIN IMMEDIATE"
+SAMPLE_INTERVAL_S = 1.0
+KNOWN_CACHES = ("search",)
+QUEUE_STATES = ("queued", "running")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@dataclass
+class DatabaseSample:
+    """The last figures read from the database; None until read (or on SQLite, for PostgreSQL's)."""
+
+    queue: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QUEUE_STATES, 0))
+    lock_waits: int | None = None
+    deadlocks: int | None = None
 
 
 class Telemetry:
     def __init__(self) -> None:
+        self.multiprocess_dir = os.environ.get(MULTIPROC_ENV) or None
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -46,7 +82,10 @@ class Telemetry:
             registry=r,
         )
         self.in_flight = Gauge(
-            "platform_http_requests_in_flight", "HTTP requests being served", registry=r
+            "platform_http_requests_in_flight",
+            "HTTP requests being served",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.query_duration = Histogram(
             "platform_db_query_duration_seconds",
@@ -56,7 +95,10 @@ class Telemetry:
             registry=r,
         )
         self.pool_waiters = Gauge(
-            "platform_db_pool_waiters", "Requests waiting for a database connection", registry=r
+            "platform_db_pool_waiters",
+            "Requests waiting for a database connection",
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.pool_wait = Histogram(
             "platform_db_pool_wait_seconds",
@@ -66,28 +108,38 @@ class Telemetry:
         )
         self.busy_waits = Counter(
             "platform_db_busy_waits",
-            "SQLite write transactions that had to wait for the lock",
-            registry=r,
-        )
-        self.lock_waits = Gauge(
-            "platform_db_lock_waits", "PostgreSQL sessions waiting on a lock", registry=r
-        )
-        self.deadlocks = Gauge(
-            "platform_db_deadlocks_total",
-            "PostgreSQL deadlocks in this database since its statistics were reset",
+            f"SQLite write transactions whose BEGIN IMMEDIATE waited over "
+            f"{BUSY_WAIT_THRESHOLD_S * 1000:g} ms for the lock",
             registry=r,
         )
         self.cache_hits = Counter("platform_cache_hits", "Cache hits", ["cache"], registry=r)
         self.cache_misses = Counter("platform_cache_misses", "Cache misses", ["cache"], registry=r)
-        self.queue_depth = Gauge(
-            "platform_execution_queue_depth", "Executions by state", ["status"], registry=r
-        )
-        ProcessCollector(registry=r)
+        for cache in KNOWN_CACHES:
+            self.cache_hits.labels(cache)
+            self.cache_misses.labels(cache)
+        self.sample = DatabaseSample()
+        self._sampler: _Sampler | None = None
+        self._pool: Engine | None = None
+        self._process_gauges: dict[str, Gauge] = {}
+        sampled = _SampledCollector(self)
+        r.register(sampled)
+        if self.multiprocess_dir:
+            self._process_gauges = _per_process_gauges(r)
+            self._render_registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+                self._render_registry, path=self.multiprocess_dir
+            )
+            self._render_registry.register(sampled)
+        else:
+            ProcessCollector(registry=r)
+            r.register(_PoolCollector(self))
+            self._render_registry = r
 
     def watch_engine(self, engine: Engine) -> None:
-        """Time every statement and export the pool's gauges."""
-        self.registry.register(_PoolCollector(engine))
+        """Time every statement, count SQLite lock waits, export the pool's gauges."""
+        self._pool = engine
         histogram = self.query_duration
+        busy_waits = self.busy_waits
 
         @event.listens_for(engine, "before_cursor_execute")
         def _before(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
@@ -95,11 +147,65 @@ class Telemetry:
 
         @event.listens_for(engine, "after_cursor_execute")
         def _after(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-            started = conn.info["platform_query_start"].pop()
-            histogram.labels(_operation(statement)).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - conn.info["platform_query_start"].pop()
+            histogram.labels(_operation(statement)).observe(elapsed)
+            # db.py opens SQLite write transactions with this statement; it returns at once
+            # unless another connection holds the write lock, so its duration is the wait.
+            if statement == SQLITE_WRITE_BEGIN and elapsed > BUSY_WAIT_THRESHOLD_S:
+                busy_waits.inc()
+
+    def start_sampling(self, database: Database) -> None:
+        """Read the database's figures in the background (called by the app's lifespan)."""
+        if self._sampler is None:
+            self._sampler = _Sampler(self, database)
+            self._sampler.start()
+
+    def stop_sampling(self) -> None:
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._sampler = None
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self._sampler is not None:
+            self._sampler.scraped.set()
+        return generate_latest(self._render_registry)
+
+    def pool_figures(self) -> dict[str, float]:
+        pool: Any = self._pool.pool if self._pool is not None else None
+        return {
+            "size": _call(pool, "size"),
+            "checked_out": _call(pool, "checkedout"),
+            "overflow": max(_call(pool, "overflow"), 0.0),
+        }
+
+    def refresh_process_gauges(self) -> None:
+        """In multiprocess mode, publish this process's share of the summed gauges."""
+        if not self._process_gauges:
+            return
+        for name, value in self.pool_figures().items():
+            self._process_gauges[f"pool_{name}"].set(value)
+        process = psutil.Process()
+        with process.oneshot():
+            times = process.cpu_times()
+            self._process_gauges["cpu"].set(times.user + times.system)
+            self._process_gauges["rss"].set(process.memory_info().rss)
+            self._process_gauges["fds"].set(process.num_fds())
+
+
+def _per_process_gauges(registry: CollectorRegistry) -> dict[str, Gauge]:
+    def gauge(name: str, doc: str) -> Gauge:
+        return Gauge(name, doc, registry=registry, multiprocess_mode="livesum")
+
+    return {
+        "pool_size": gauge("platform_db_pool_size", "Database pool size (all workers)"),
+        "pool_checked_out": gauge(
+            "platform_db_pool_checked_out", "Database connections in use (all workers)"
+        ),
+        "pool_overflow": gauge("platform_db_pool_overflow", "Pool overflow (all workers)"),
+        "cpu": gauge("process_cpu_seconds_total", "CPU seconds of all worker processes"),
+        "rss": gauge("process_resident_memory_bytes", "Resident memory of all worker processes"),
+        "fds": gauge("process_open_fds", "Open file descriptors of all worker processes"),
+    }
 
 
 def _operation(statement: str) -> str:
@@ -108,21 +214,120 @@ def _operation(statement: str) -> str:
 
 
 class _PoolCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, telemetry: Telemetry) -> None:
+        self._telemetry = telemetry
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        pool: Any = self._engine.pool
-        figures = {
-            "size": _call(pool, "size"),
-            "checked_out": _call(pool, "checkedout"),
-            "overflow": max(_call(pool, "overflow"), 0),
-        }
-        for name, value in figures.items():
+    def collect(self) -> Iterable[Metric]:
+        for name, value in self._telemetry.pool_figures().items():
             yield GaugeMetricFamily(f"platform_db_pool_{name}", f"Database pool {name}", value)
 
-    def describe(self) -> Iterable[GaugeMetricFamily]:
+    def describe(self) -> Iterable[Metric]:
         return []
+
+
+class _SampledCollector(Collector):
+    """Exports the sampler's last figures; reading them costs no query."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self._telemetry = telemetry
+
+    def collect(self) -> Iterable[Metric]:
+        sample = self._telemetry.sample
+        depth = GaugeMetricFamily(
+            "platform_execution_queue_depth", "Executions by state", labels=["status"]
+        )
+        for status in QUEUE_STATES:
+            depth.add_metric([status], sample.queue.get(status, 0))
+        yield depth
+        yield GaugeMetricFamily(
+            "platform_db_lock_waits",
+            "PostgreSQL sessions waiting on a lock (0 on SQLite: see platform_db_busy_waits)",
+            sample.lock_waits or 0,
+        )
+        yield CounterMetricFamily(
+            "platform_db_deadlocks",
+            "PostgreSQL deadlocks in this database since its statistics were reset",
+            sample.deadlocks or 0,
+        )
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+
+class _Sampler:
+    """A daemon thread refreshing the database figures after each scrape, on its own connection."""
+
+    def __init__(self, telemetry: Telemetry, database: Database) -> None:
+        self.telemetry = telemetry
+        self.scraped = threading.Event()
+        self.scraped.set()  # a first sample at start, so the first scrapes are not empty
+        self._stop = threading.Event()
+        self._engine = _monitor_engine(database)
+        self._thread = threading.Thread(target=self._loop, name="metrics-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._engine.dispose()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.telemetry.refresh_process_gauges()
+                if self.scraped.is_set():
+                    self.scraped.clear()
+                    self.telemetry.sample = read_sample(self._engine)
+            except Exception as exc:
+                # Metrics must never take the server down; the next scrape tries again.
+                logger.warning("metrics sampler: %s: %s", type(exc).__name__, exc)
+            self._stop.wait(SAMPLE_INTERVAL_S)
+
+
+def _monitor_engine(database: Database) -> Engine:
+    url = database.engine.url
+    if database.dialect == "sqlite":
+        return create_engine(
+            url,
+            pool_size=1,
+            max_overflow=0,
+            connect_args={"timeout": 1, "check_same_thread": False},
+        )
+    return create_engine(
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 2, "options": "-c statement_timeout=2000"},
+    )
+
+
+def read_sample(engine: Engine) -> DatabaseSample:
+    """One short read: queue depth, and on PostgreSQL lock waits and deadlocks."""
+    sample = DatabaseSample()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT status, count(*) FROM executions"
+                " WHERE status IN ('queued', 'running') GROUP BY status"
+            )
+        )
+        sample.queue.update({str(status): int(count) for status, count in rows})
+        if engine.dialect.name == "postgresql":
+            sample.lock_waits = int(
+                connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")) or 0
+            )
+            sample.deadlocks = int(
+                connection.scalar(
+                    text(
+                        "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+                    )
+                )
+                or 0
+            )
+    return sample
 
 
 def _call(pool: Any, name: str) -> float:

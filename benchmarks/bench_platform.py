@@ -1,0 +1,424 @@
+"""How fast the platform serves, against a bare FastAPI app measured in the same run.
+
+The issue's goals on one worker: `/health` >= 3,000 req/s (a bare FastAPI route measures about
+3,500 here), reads >= 1,500 req/s, and P95 below 50 ms at half of each maximum. The machines are
+shared and noisy, so absolute figures drift; the ratio to the bare peer, measured in the same run
+with runs interleaved, is the figure to trust, and every figure is the median of several runs.
+
+- Maximum throughput: `wrk` (closed loop, fixed connections) on each endpoint.
+- P95 at half of that maximum: k6's `constant-arrival-rate` executor (an open loop, so a slow
+  response cannot slow the arrivals down), which plain `wrk` lacks.
+
+The platform runs as `platform-api serve --workers 1` on a SQLite database filled by
+`platform-api seed --size small`, with rate limits raised out of reach (the token bucket still runs
+on every request). Endpoints: `/health` on both, then the platform's `GET /api/v1/workspaces`
+(a page of 20, with an API key) and `POST /api/v1/workspaces`.
+
+    .venv/bin/python benchmarks/bench_platform.py [--duration 5] [--runs 3] [--connections 32]
+
+Prints a Markdown table with the exact commands (copied into docs/benchmarks-platform.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+PEER_REFERENCE_RPS = 3_500.0  # the issue's figure for a bare FastAPI route on these machines
+GOALS_RPS = {"health": 3_000.0, "read": 1_500.0}
+GOAL_P95_MS = 50.0
+PEER_APP = '''"""A bare FastAPI app with one trivial route: the peer the platform is compared with."""
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+'''
+K6_SCRIPT = """
+import http from 'k6/http';
+
+export const options = {
+  discardResponseBodies: true,
+  scenarios: {
+    half: {
+      executor: 'constant-arrival-rate',
+      rate: Number(__ENV.RATE),
+      timeUnit: '1s',
+      duration: __ENV.DURATION,
+      preAllocatedVUs: 50,
+      maxVUs: 400,
+    },
+  },
+};
+
+const params = { headers: JSON.parse(__ENV.HEADERS) };
+
+export default function () {
+  if (__ENV.METHOD === 'POST') {
+    http.post(__ENV.URL, __ENV.BODY, params);
+  } else {
+    http.get(__ENV.URL, params);
+  }
+}
+"""
+WRK_POST = """
+wrk.method = "POST"
+wrk.body = '{"name": "bench", "description": "written by wrk"}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    label: str
+    base_url: str
+    path: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.base_url + self.path
+
+
+@dataclass
+class Figures:
+    max_rps: list[float] = field(default_factory=list)
+    p95_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wrk_command: str = ""
+    k6_command: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} was not ready within {timeout_s} s")
+
+
+@contextmanager
+def serving(
+    command: list[str], env: dict[str, str], log_path: Path, ready_url: str
+) -> Iterator[int]:
+    """Start a server (log to a file), wait until it answers, and always stop it by its PID."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    try:
+        wait_ready(ready_url, process)
+        yield process.pid
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def start_platform(stack: ExitStack, workdir: Path) -> str:
+    env = {
+        **os.environ,
+        "PLATFORM_DATABASE_URL": f"sqlite:///{workdir / 'platform.db'}",
+        "PLATFORM_RATE_LIMIT_PER_S": "1000000000",
+        "PLATFORM_RATE_LIMIT_BURST": "1000000000",
+        "PLATFORM_LOG_LEVEL": "warning",
+    }
+    seed_log = workdir / "seed.log"
+    with seed_log.open("wb") as log:
+        subprocess.run(
+            [str(BIN / "platform-api"), "seed", "--size", "small"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=600,
+        )
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [
+        str(BIN / "platform-api"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-file",
+        str(workdir / "platform.log"),
+    ]
+    stack.enter_context(serving(command, env, workdir / "platform.out", f"{base_url}/health/ready"))
+    return base_url
+
+
+def start_peer(stack: ExitStack, workdir: Path) -> str:
+    (workdir / "bench_peer.py").write_text(PEER_APP)
+    port = free_port()
+    command = [
+        str(BIN / "uvicorn"),
+        "bench_peer:app",
+        "--app-dir",
+        str(workdir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    base_url = f"http://127.0.0.1:{port}"
+    stack.enter_context(
+        serving(command, dict(os.environ), workdir / "peer.log", f"{base_url}/health")
+    )
+    return base_url
+
+
+def member_key(base_url: str, workspaces: int = 20) -> str:
+    """A fresh account owning a page of workspaces, so that the read returns a full page."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        response = client.post(
+            "/api/v1/auth/register", json={"email": "bench@example.com", "name": "Bench"}
+        )
+        response.raise_for_status()
+        key = str(response.json()["api_key"])
+        for i in range(workspaces):
+            created = client.post(
+                "/api/v1/workspaces",
+                json={"name": f"bench-{i}"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            created.raise_for_status()
+        return key
+
+
+def wrk_command(endpoint: Endpoint, seconds: int, connections: int, post_script: Path) -> list[str]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in endpoint.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if endpoint.method == "POST":
+        command += ["-s", str(post_script)]
+    return [*command, endpoint.url]
+
+
+def run_wrk(command: list[str], seconds: int) -> tuple[float, str]:
+    """Requests per second, and a note when any response was not 2xx/3xx or a socket failed."""
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=True
+    )
+    match = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    if match is None:
+        raise RuntimeError(f"no Requests/sec in the wrk output:\n{result.stdout}")
+    notes = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", result.stdout)
+    return float(match.group(1)), "; ".join(notes)
+
+
+def k6_command(
+    endpoint: Endpoint, rate: int, seconds: int, script: Path, summary: Path
+) -> tuple[list[str], dict[str, str]]:
+    env = {
+        "RATE": str(rate),
+        "DURATION": f"{seconds}s",
+        "URL": endpoint.url,
+        "METHOD": endpoint.method,
+        "BODY": endpoint.body,
+        "HEADERS": json.dumps({**endpoint.headers, "Content-Type": "application/json"}),
+    }
+    command = [
+        str(BIN / "k6"),
+        "run",
+        "--quiet",
+        "--no-usage-report",
+        "--summary-export",
+        str(summary),
+        str(script),
+    ]
+    return command, env
+
+
+def run_k6(
+    command: list[str], env: dict[str, str], summary: Path, seconds: int
+) -> tuple[float, str]:
+    """P95 in ms, and a note when the open loop could not hold its rate or requests failed."""
+    summary.unlink(missing_ok=True)
+    subprocess.run(
+        command,
+        env={**os.environ, **env, "K6_NO_USAGE_REPORT": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=seconds + 90,
+        check=False,
+    )
+    metrics = json.loads(summary.read_text())["metrics"]
+    p95_ms = float(metrics["http_req_duration"]["p(95)"])
+    notes = []
+    dropped = metrics.get("dropped_iterations", {}).get("count", 0)
+    if dropped:
+        notes.append(f"{dropped} arrivals dropped")
+    failed = metrics.get("http_req_failed", {}).get("value", 0.0)
+    if failed:
+        notes.append(f"{failed:.1%} failed")
+    return p95_ms, "; ".join(notes)
+
+
+def shell(command: list[str], env: dict[str, str] | None = None) -> str:
+    prefix = " ".join(f"{k}={_quote(v)}" for k, v in (env or {}).items())
+    return (prefix + " " if prefix else "") + " ".join(_quote(part) for part in command)
+
+
+def _quote(part: str) -> str:
+    return part if re.fullmatch(r"[\w@%+=:,./-]+", part) else "'" + part.replace("'", "'\\''") + "'"
+
+
+def measure(
+    endpoints: list[Endpoint], workdir: Path, runs: int, seconds: int, connections: int
+) -> dict[str, Figures]:
+    post_script = workdir / "post.lua"
+    post_script.write_text(WRK_POST)
+    k6_script = workdir / "half_load.js"
+    k6_script.write_text(K6_SCRIPT)
+    figures = {endpoint.name: Figures() for endpoint in endpoints}
+    # Interleaved, so that a noisy moment on the shared machine hits every endpoint alike.
+    for run in range(runs):
+        for endpoint in endpoints:
+            command = wrk_command(endpoint, seconds, connections, post_script)
+            rps, note = run_wrk(command, seconds)
+            fig = figures[endpoint.name]
+            fig.max_rps.append(rps)
+            fig.wrk_command = shell(command)
+            if note:
+                fig.errors.append(f"wrk run {run + 1}: {note}")
+            print(f"run {run + 1} {endpoint.name}: wrk {rps:,.0f} req/s {note}", file=sys.stderr)
+    for run in range(runs):
+        for endpoint in endpoints:
+            fig = figures[endpoint.name]
+            rate = max(1, round(statistics.median(fig.max_rps) / 2))
+            summary = workdir / f"k6-{endpoint.name}.json"
+            command, env = k6_command(endpoint, rate, seconds, k6_script, summary)
+            p95, note = run_k6(command, env, summary, seconds)
+            fig.p95_ms.append(p95)
+            fig.k6_command = shell(
+                command, {k: env[k] for k in ("RATE", "DURATION", "URL", "METHOD")}
+            )
+            if note:
+                fig.errors.append(f"k6 run {run + 1}: {note}")
+            print(
+                f"run {run + 1} {endpoint.name}: k6 {rate}/s p95 {p95:.1f} ms {note}",
+                file=sys.stderr,
+            )
+    return figures
+
+
+def report(endpoints: list[Endpoint], figures: dict[str, Figures], args: argparse.Namespace) -> str:
+    peer_rps = statistics.median(figures["peer-health"].max_rps)
+    scale = peer_rps / PEER_REFERENCE_RPS
+    lines = [
+        f"Median of {args.runs} runs of {args.duration} s each, one uvicorn worker, "
+        f"wrk with 1 thread and {args.connections} connections; P95 from k6 at half of the "
+        f"median maximum. The peer measured {peer_rps:,.0f} req/s in this run against the "
+        f"issue's reference of {PEER_REFERENCE_RPS:,.0f}, so the goals scaled to this run's "
+        f"machine are x{scale:.2f}.",
+        "",
+        "| endpoint | max req/s (median) | runs | vs peer | goal | goal scaled | "
+        "P95 at half max (median) | P95 goal | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for endpoint in endpoints:
+        fig = figures[endpoint.name]
+        rps = statistics.median(fig.max_rps)
+        p95 = statistics.median(fig.p95_ms)
+        goal = GOALS_RPS.get(endpoint.name.removeprefix("platform-"))
+        goal_text = f"≥ {goal:,.0f}" if goal else "-"
+        scaled_text = f"≥ {goal * scale:,.0f}" if goal else "-"
+        met = (goal is None or rps >= goal * scale) and p95 < GOAL_P95_MS
+        if endpoint.name == "peer-health":
+            verdict = "reference"
+        else:
+            verdict = "meets" if met else "misses"
+        runs_text = " / ".join(f"{r:,.0f}" for r in fig.max_rps)
+        lines.append(
+            f"| {endpoint.label} | {rps:,.0f} | {runs_text} | {rps / peer_rps:.2f} | {goal_text} "
+            f"| {scaled_text} | {p95:.1f} ms ({' / '.join(f'{p:.1f}' for p in fig.p95_ms)}) "
+            f"| < {GOAL_P95_MS:.0f} ms | {verdict} |"
+        )
+    lines += ["", "Commands (ports and keys differ per run):", ""]
+    for endpoint in endpoints:
+        fig = figures[endpoint.name]
+        lines.append(f"- {endpoint.label}: `{fig.wrk_command}`; then `{fig.k6_command}`")
+    problems = [f"{name}: {e}" for name, fig in figures.items() for e in fig.errors]
+    if problems:
+        lines += ["", "Problems seen:", "", *(f"- {p}" for p in problems)]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench_platform: wrk is not installed; run `apt-get install -y wrk`", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp, ExitStack() as stack:
+        workdir = Path(tmp)
+        peer = start_peer(stack, workdir)
+        platform = start_platform(stack, workdir)
+        auth = {"Authorization": f"Bearer {member_key(platform)}"}
+        endpoints = [
+            Endpoint("peer-health", "peer `GET /health`", peer, "/health"),
+            Endpoint("platform-health", "platform `GET /health`", platform, "/health"),
+            Endpoint("platform-read", "platform `GET /api/v1/workspaces`", platform,
+                     "/api/v1/workspaces", headers=auth),
+            Endpoint("platform-write", "platform `POST /api/v1/workspaces`", platform,
+                     "/api/v1/workspaces", "POST", auth,
+                     '{"name": "bench", "description": "written by k6"}'),
+        ]  # fmt: skip
+        figures = measure(endpoints, workdir, args.runs, args.duration, args.connections)
+        print(report(endpoints, figures, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The small protocol every load engine implements, and what a run hands to it.
+
+An engine runs as subprocesses (importing Locust patches the interpreter with gevent), feeds the
+run's `RunStats` while it runs, and reports how it ended.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from loadlab.errors import EngineError
+
+if TYPE_CHECKING:
+    from loadlab.histograms import RunStats
+    from loadlab.plan import RunPlan
+    from loadlab.target import TargetInfo
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    plan: RunPlan
+    target: TargetInfo
+    run_id: str
+    run_dir: Path
+    stats: RunStats
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """How the engine ended. `failed` is an engine failure (exit 3), not a failed threshold."""
+
+    exit_code: int | None
+    failed: bool
+    message: str | None
+    outputs: tuple[str, ...]
+    engine_requests: int | None = None
+    engine_failures: int | None = None
+
+
+class Engine(Protocol):
+    name: str
+
+    def start(self) -> None:
+        """Launch the engine's processes; returns at once."""
+
+    def poll(self) -> bool:
+        """Feed new measurements into the run's stats; True while the engine still runs."""
+
+    def stop(self, *, force: bool) -> None:
+        """Ask the engine to finish gracefully, or kill every process it started."""
+
+    def finish(self) -> EngineResult:
+        """Wait for the engine to exit, read its last measurements and outputs."""
+
+    def pids(self) -> list[int]:
+        """Process ids of the load generator, for the saturation check."""
+
+
+def find_binary(name: str, *, hint: str) -> str:
+    """A console script beside this interpreter (the virtualenv) first, then PATH."""
+    beside = Path(sys.executable).with_name(name)
+    if beside.exists() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise EngineError(f"{name} not found beside {sys.executable} or on PATH", hint=hint)
+    return found
+
+
+def suite_environment(context: EngineContext) -> dict[str, str]:
+    """What the suites read: the target, the admin key and the run id (also sent as a header)."""
+    env = {**os.environ, "BASE_URL": context.target.base_url, "LOAD_TEST_RUN_ID": context.run_id}
+    if context.target.admin_key:
+        env["PLATFORM_ADMIN_API_KEY"] = context.target.admin_key
+    return env
+
+
+def last_line(path: Path) -> str | None:
+    """The last non-empty line of a log, the likeliest to say why a process failed."""
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+    except OSError:
+        return None
+    lines = [line for line in lines if line]
+    return lines[-1][:300] if lines else None
+
+
+def wait_or_kill(process: subprocess.Popen[bytes], timeout_s: float) -> int | None:
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5.0)
+        return None

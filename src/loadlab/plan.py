@@ -1,0 +1,191 @@
+"""One run's plan: scenario, options and configuration resolved into a frozen, validated `RunPlan`.
+
+Every problem is found before anything starts and reported together; only then does a run begin.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from loadlab.engines import ENGINES
+from loadlab.errors import UsageError
+from loadlab.results import PlanInfo, Stage
+from loadlab.scenarios import Config, Scenario
+from loadlab.stages import (
+    max_ramp_rate,
+    parse_stages,
+    peak_users,
+    ramp_and_hold,
+    scale_stages,
+    total_duration_s,
+)
+from loadlab.target import SEED_SIZES
+from loadlab.thresholds import Threshold, parse_thresholds
+from loadlab.units import parse_duration
+
+_HOST = re.compile(r"^https?://[^\s/]+(:\d+)?/?$")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user typed; None means "the scenario's value"."""
+
+    engine: str | None = None
+    host: str | None = None
+    users: int | None = None
+    spawn_rate: float | None = None
+    run_time: str | None = None
+    stages: str | None = None
+    tags: str | None = None
+    exclude_tags: str | None = None
+    locustfile: str | None = None
+    k6_script: str | None = None
+    workers: int | None = None
+    thresholds: tuple[str, ...] = ()
+    results_dir: str | None = None
+    seed_size: str = "default"
+    keep_raw: bool = False
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    scenario: str
+    engine: str
+    host: str | None
+    stages: tuple[Stage, ...]
+    spawn_rate: float
+    tags: tuple[str, ...]
+    exclude_tags: tuple[str, ...]
+    script: Path
+    workers: int
+    thresholds: tuple[Threshold, ...]
+    results_dir: Path
+    seed_size: str = "default"
+    keep_raw: bool = False
+
+    @property
+    def users(self) -> int:
+        return peak_users(self.stages)
+
+    @property
+    def run_time_s(self) -> float:
+        return total_duration_s(self.stages)
+
+    def info(self) -> PlanInfo:
+        return PlanInfo(
+            users=self.users,
+            spawn_rate=self.spawn_rate,
+            run_time_s=self.run_time_s,
+            stages=self.stages,
+            tags=self.tags,
+            exclude_tags=self.exclude_tags,
+            script=str(self.script),
+            workers=self.workers,
+        )
+
+
+def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPlan:
+    scenario = config.scenario(scenario_name)
+    problems: list[str] = []
+    engine = options.engine or config.engine
+    if engine not in ENGINES:
+        problems.append(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
+    stages, spawn_rate = _profile(scenario, options, problems)
+    script = _script(engine, config, options, problems)
+    if options.host is not None and not _HOST.match(options.host):
+        problems.append(f"--host {options.host!r} is not a base URL like http://127.0.0.1:8000")
+    if options.workers is not None and options.workers < 1:
+        problems.append("--workers must be at least 1")
+    if options.seed_size not in SEED_SIZES:
+        problems.append(f"--seed-size must be one of {', '.join(SEED_SIZES)}")
+    thresholds: tuple[Threshold, ...] = ()
+    try:
+        thresholds = parse_thresholds(options.thresholds or scenario.thresholds)
+    except UsageError as error:
+        problems.append(error.one_line())
+    if problems:
+        raise UsageError("; ".join(problems))
+    return RunPlan(
+        scenario=scenario.name,
+        engine=engine,
+        host=options.host.rstrip("/") if options.host else None,
+        stages=stages,
+        spawn_rate=spawn_rate,
+        tags=_split(options.tags) if options.tags is not None else scenario.tags,
+        exclude_tags=(
+            _split(options.exclude_tags)
+            if options.exclude_tags is not None
+            else scenario.exclude_tags
+        ),
+        script=script,
+        workers=1 if engine == "k6" else options.workers or os.cpu_count() or 1,
+        thresholds=thresholds,
+        results_dir=Path(options.results_dir or config.results_dir),
+        seed_size=options.seed_size,
+        keep_raw=options.keep_raw,
+    )
+
+
+def _profile(
+    scenario: Scenario, options: Options, problems: list[str]
+) -> tuple[tuple[Stage, ...], float]:
+    """The stages both engines follow, and the spawn rate they imply."""
+    run_time_s = None
+    if options.run_time is not None:
+        try:
+            run_time_s = parse_duration(options.run_time)
+            if run_time_s <= 0:
+                problems.append("--run-time must be positive")
+        except ValueError as error:
+            problems.append(f"--run-time: {error}")
+    for name, value in (("--users", options.users), ("--spawn-rate", options.spawn_rate)):
+        if value is not None and value <= 0:
+            problems.append(f"{name} must be positive")
+    if problems:
+        return (), 0.0
+    if options.stages is not None:
+        flags = [n for n, v in (("--users", options.users), ("--run-time", options.run_time)) if v]
+        if flags or options.spawn_rate is not None:
+            flags += ["--spawn-rate"] if options.spawn_rate is not None else []
+            problems.append(f"--stages cannot be combined with {', '.join(flags)}")
+            return (), 0.0
+        try:
+            stages = parse_stages(options.stages)
+        except UsageError as error:
+            problems.append(error.one_line())
+            return (), 0.0
+        return stages, max_ramp_rate(stages)
+    if scenario.stages:
+        if options.spawn_rate is not None:
+            problems.append(
+                f"--spawn-rate does not apply to {scenario.name!r}: its ramps come from its stages "
+                "(use --users/--run-time to scale them, or --stages)"
+            )
+            return (), 0.0
+        stages = scale_stages(scenario.stages, peak=options.users, total_s=run_time_s)
+        return stages, max_ramp_rate(stages)
+    users = options.users or scenario.users or 1
+    spawn_rate = options.spawn_rate or scenario.spawn_rate or 1.0
+    return ramp_and_hold(users, spawn_rate, run_time_s or scenario.run_time_s or 60.0), spawn_rate
+
+
+def _script(engine: str, config: Config, options: Options, problems: list[str]) -> Path:
+    if engine == "k6":
+        if options.locustfile:
+            problems.append("--locustfile is for --engine locust; give --k6-script for k6")
+        text, flag = options.k6_script or config.k6_script, "--k6-script"
+    else:
+        if options.k6_script:
+            problems.append("--k6-script is for --engine k6; give --locustfile for locust")
+        text, flag = options.locustfile or config.locustfile, "--locustfile"
+    path = Path(text)
+    if engine in ENGINES and not path.is_file():
+        problems.append(f"{flag} {text} not found (run from the repository root or give {flag})")
+    return path.resolve()
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())

@@ -1,0 +1,57 @@
+"""Live progress of a run in the terminal: one rewritten line on a TTY, plain lines otherwise."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from loadlab.histograms import LiveView
+from loadlab.units import format_duration
+
+PLAIN_EVERY_S = 5.0
+
+
+class Progress:
+    def __init__(self, stream: TextIO, *, enabled: bool = True) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._enabled = enabled
+        self._last = 0.0
+        self._dirty = False
+
+    def update(self, elapsed_s: float, planned_s: float, live: LiveView) -> None:
+        if not self._enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < (1.0 if self._tty else PLAIN_EVERY_S):
+            return
+        self._last = now
+        line = format_line(elapsed_s, planned_s, live)
+        if self._tty:
+            self._stream.write("\r\x1b[2K" + line)
+            self._dirty = True
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def message(self, text: str) -> None:
+        if not self._enabled:
+            return
+        self.close()
+        self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._dirty:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._dirty = False
+
+
+def format_line(elapsed_s: float, planned_s: float, live: LiveView) -> str:
+    p95 = "-" if live.p95_ms is None else f"{live.p95_ms:.0f}ms"
+    errors = 100.0 * live.failures / live.requests if live.requests else 0.0
+    return (
+        f"{format_duration(int(elapsed_s))}/{format_duration(planned_s)}  users {live.users}  "
+        f"{live.rps:.1f} req/s  p95 {p95}  errors {errors:.2f}%  requests {live.requests}"
+    )

@@ -1,0 +1,251 @@
+"""One run from plan to verdict: target, monitor, engine, summary, reports and history.
+
+The order matters and is the one in docs/architecture.md. Whatever happens (a failed engine, one or
+two Ctrl-C), the engine and the embedded target are stopped and what was measured is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from loadlab import __version__, history
+from loadlab.engines import Engine, EngineContext, EngineResult, check_available, create_engine
+from loadlab.errors import EXIT_INTERRUPTED, LoadlabError
+from loadlab.histograms import RunStats
+from loadlab.monitor import SAMPLES_CSV, Monitor, MonitorConfig, MonitorResult, write_samples_csv
+from loadlab.plan import RunPlan
+from loadlab.progress import Progress
+from loadlab.reports import ReportError, write_reports
+from loadlab.results import RunSummary, Target
+from loadlab.stages import steady_window
+from loadlab.target import TargetInfo, check_reachable, embedded_platform
+from loadlab.thresholds import evaluate
+from loadlab.verdict import decide, threshold_lines
+
+POLL_S = 0.25
+# Past the planned time plus this, a run that has not ended is stopped, then killed.
+OVERRUN_STOP_S = 60.0
+OVERRUN_KILL_S = 150.0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    summary: RunSummary
+    run_dir: Path
+    report_problem: str | None = None
+
+
+class _Interrupts:
+    """Ctrl-C once: stop the engine gracefully. Twice: kill it at once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.engine: Engine | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.engine is not None:
+            self.engine.stop(force=self.count > 1)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Interrupts]:
+        previous = signal.signal(signal.SIGINT, self.handle)
+        previous_term = signal.signal(signal.SIGTERM, self.handle)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def execute(plan: RunPlan, progress: Progress) -> RunOutcome:
+    check_available(plan.engine)
+    if plan.host is not None:
+        check_reachable(plan.host)
+    started = datetime.now(UTC)
+    run_id = f"{started:%Y%m%d-%H%M%S}-{plan.scenario}-{secrets.token_hex(2)}"
+    run_dir = _new_run_dir(plan.results_dir, f"{started:%Y%m%d-%H%M%S}-{plan.scenario}")
+    interrupts = _Interrupts()
+    with interrupts.installed(), _target(plan, run_dir, progress) as target:
+        if interrupts.count:
+            raise LoadlabError("interrupted before the load started", hint="nothing was measured")
+        summary = _run_engine(plan, target, run_id, run_dir, started, interrupts, progress)
+    return _finish(plan, summary, run_dir)
+
+
+@contextlib.contextmanager
+def _target(plan: RunPlan, run_dir: Path, progress: Progress) -> Iterator[TargetInfo]:
+    if plan.host is not None:
+        yield TargetInfo(base_url=plan.host, embedded=False)
+        return
+    progress.message("starting the embedded platform...")
+    with embedded_platform(run_dir, seed_size=plan.seed_size) as target:
+        progress.message(f"platform ready at {target.base_url}")
+        yield target
+
+
+def _run_engine(
+    plan: RunPlan,
+    target: TargetInfo,
+    run_id: str,
+    run_dir: Path,
+    started: datetime,
+    interrupts: _Interrupts,
+    progress: Progress,
+) -> RunSummary:
+    clock_start = time.monotonic()
+    stats = RunStats(time.time())
+    engine = create_engine(plan.engine, EngineContext(plan, target, run_id, run_dir, stats))
+    monitor = Monitor(
+        MonitorConfig(base_url=target.base_url, target_pid=target.pid),
+        clock_start=clock_start,
+        generator_pids=engine.pids,
+    )
+    monitor.start()
+    try:
+        interrupts.engine = engine
+        engine.start()
+        _watch(engine, plan, stats, clock_start, progress)
+        result = engine.finish()
+    finally:
+        interrupts.engine = None
+        monitor_result = monitor.stop()
+        progress.close()
+    write_samples_csv(monitor_result, run_dir / SAMPLES_CSV)
+    return _summarize(
+        plan, target, run_id, started, stats, result, monitor_result, interrupts.count > 0
+    )
+
+
+def _watch(
+    engine: Engine, plan: RunPlan, stats: RunStats, clock_start: float, progress: Progress
+) -> None:
+    planned_s = plan.run_time_s
+    while engine.poll():
+        elapsed_s = time.monotonic() - clock_start
+        progress.update(elapsed_s, planned_s, stats.live())
+        if elapsed_s > planned_s + OVERRUN_KILL_S:
+            engine.stop(force=True)
+        elif elapsed_s > planned_s + OVERRUN_STOP_S:
+            engine.stop(force=False)
+        time.sleep(POLL_S)
+
+
+def _summarize(
+    plan: RunPlan,
+    target: TargetInfo,
+    run_id: str,
+    started: datetime,
+    stats: RunStats,
+    result: EngineResult,
+    monitor_result: MonitorResult,
+    interrupted: bool,
+) -> RunSummary:
+    totals, endpoints, errors, timeline, duration_s = stats.finish()
+    steady_from_s, steady_to_s = steady_window(plan.stages)
+    aggregates = monitor_result.aggregates(steady_from_s, steady_to_s)
+    thresholds = evaluate(
+        plan.thresholds, totals=totals, endpoints=endpoints, aggregates=aggregates
+    )
+    generator_cpu = _generator_cpu(stats, aggregates.get("generator_max_process_cpu_percent_max"))
+    verdict = decide(
+        thresholds,
+        engine_failure=result.message if result.failed and not interrupted else None,
+        interrupted=interrupted,
+        generator_cpu_percent_max=generator_cpu,
+        generator_cores=float(os.cpu_count() or 1) if plan.engine == "k6" else 1.0,
+    )
+    return RunSummary(
+        run_id=run_id,
+        scenario=plan.scenario,
+        engine=plan.engine,
+        started_at=_iso(started),
+        finished_at=_iso(datetime.now(UTC)),
+        duration_s=duration_s,
+        interrupted=interrupted,
+        target=Target(
+            host=target.base_url, embedded=target.embedded, pid=target.pid, database=target.database
+        ),
+        plan=plan.info(),
+        totals=totals,
+        endpoints=endpoints,
+        errors=errors,
+        timeline=timeline,
+        monitor=monitor_result.to_data(steady_from_s, steady_to_s),
+        thresholds=thresholds,
+        verdict=verdict,
+        engine_outputs=result.outputs,
+        loadlab_version=__version__,
+        extra={
+            "engine_exit_code": result.exit_code,
+            "engine_requests": result.engine_requests,
+            "engine_failures": result.engine_failures,
+        },
+    )
+
+
+def _generator_cpu(stats: RunStats, monitored: object) -> float | None:
+    values = [stats.generator_cpu_percent_max]
+    value = getattr(monitored, "value", None)
+    if isinstance(value, int | float):
+        values.append(float(value))
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def _finish(plan: RunPlan, summary: RunSummary, run_dir: Path) -> RunOutcome:
+    summary.write(run_dir)
+    problem = None
+    try:
+        write_reports(summary, run_dir)
+    except ReportError as error:
+        problem = f"{error}; {error.hint}" if error.hint else str(error)
+    history.append(plan.results_dir, summary, run_dir)
+    return RunOutcome(summary=summary, run_dir=run_dir, report_problem=problem)
+
+
+def print_verdict(outcome: RunOutcome) -> None:
+    summary = outcome.summary
+    totals = summary.totals
+    p95 = "-" if totals.p95_ms is None else f"{totals.p95_ms:.1f} ms"
+    print(
+        f"{summary.engine} {summary.scenario}: {totals.requests} requests, "
+        f"{totals.failures} failed, "
+        f"{totals.rps:.1f} req/s, p95 {p95} over {summary.duration_s:g}s"
+    )
+    for line in threshold_lines(summary.thresholds):
+        print(line)
+    verdict = summary.verdict
+    word = {0: "PASS", 1: "FAIL", 4: "INTERRUPTED"}.get(verdict.exit_code, "ERROR")
+    print(f"verdict: {word} (exit {verdict.exit_code}): {verdict.reason}")
+    print(f"results: {outcome.run_dir}")
+    if outcome.report_problem:
+        print(f"loadlab: warning: {outcome.report_problem}", file=sys.stderr)
+    if summary.verdict.exit_code == EXIT_INTERRUPTED:
+        print("interrupted: partial results written", file=sys.stderr)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _new_run_dir(results_dir: Path, name: str) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(100):
+        candidate = results_dir / (name if attempt == 0 else f"{name}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise LoadlabError(f"cannot create a run folder in {results_dir}", hint="clean up old results")

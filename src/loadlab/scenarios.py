@@ -1,0 +1,202 @@
+"""Scenarios and defaults from `loadlab.toml`: the seed's presets as data, checked before a run.
+
+The package ships the defaults; a `loadlab.toml` in the current directory (or `--config`) is layered
+on top, so a user adds or tunes a scenario without touching code. Every problem in the files is
+reported at once.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from loadlab.errors import UsageError
+from loadlab.results import Stage
+from loadlab.stages import parse_stages
+from loadlab.units import parse_duration
+
+DEFAULT_CONFIG_NAME = "loadlab.toml"
+_SCENARIO_KEYS = frozenset(
+    {
+        "description",
+        "users",
+        "spawn_rate",
+        "run_time",
+        "stages",
+        "thresholds",
+        "tags",
+        "exclude_tags",
+    }
+)
+_DEFAULT_KEYS = frozenset({"engine", "locustfile", "k6_script", "results_dir"})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One preset: either a ramp-and-hold profile (users, spawn_rate, run_time) or stages."""
+
+    name: str
+    description: str
+    users: int | None
+    spawn_rate: float | None
+    run_time_s: float | None
+    stages: tuple[Stage, ...]
+    thresholds: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+
+    def profile_text(self) -> str:
+        if self.stages:
+            return "stages " + ",".join(f"{s.duration_s:g}s:{s.target}" for s in self.stages)
+        return f"{self.users} users, spawn {self.spawn_rate:g}/s, {self.run_time_s:g}s"
+
+
+@dataclass(frozen=True)
+class Config:
+    scenarios: Mapping[str, Scenario]
+    engine: str
+    locustfile: str
+    k6_script: str
+    results_dir: str
+    sources: tuple[str, ...]
+
+    def scenario(self, name: str) -> Scenario:
+        try:
+            return self.scenarios[name]
+        except KeyError:
+            known = ", ".join(sorted(self.scenarios))
+            raise UsageError(
+                f"unknown scenario {name!r}",
+                hint=f"choose one of {known}, or add [scenarios.{name}] to loadlab.toml",
+            ) from None
+
+
+def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
+    """The package defaults, overlaid by `path` (must exist) or by ./loadlab.toml (if present)."""
+    default_text = resources.files("loadlab").joinpath(DEFAULT_CONFIG_NAME).read_text()
+    layers: list[tuple[str, dict[str, Any]]] = [
+        ("package defaults", _parse(default_text, "defaults"))
+    ]
+    if path is not None:
+        if not path.is_file():
+            raise UsageError(f"config file {path} not found", hint="check the --config path")
+        layers.append((str(path), _parse(path.read_text(), str(path))))
+    else:
+        local = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
+        if local.is_file():
+            layers.append((str(local), _parse(local.read_text(), str(local))))
+    return _build(layers)
+
+
+def _parse(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{source} is not valid TOML: {error}", hint="fix the file") from None
+
+
+def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
+    problems: list[str] = []
+    defaults: dict[str, Any] = {}
+    raw_scenarios: dict[str, dict[str, Any]] = {}
+    for source, data in layers:
+        for key in sorted(set(data) - {"defaults", "scenarios"}):
+            problems.append(f"{source}: unknown section [{key}]")
+        for key, value in dict(data.get("defaults", {})).items():
+            if key not in _DEFAULT_KEYS:
+                problems.append(f"{source}: unknown key defaults.{key}")
+            elif not isinstance(value, str):
+                problems.append(f"{source}: defaults.{key} must be a string")
+            else:
+                defaults[key] = value
+        for name, table in dict(data.get("scenarios", {})).items():
+            if not isinstance(table, dict):
+                problems.append(f"{source}: scenarios.{name} must be a table")
+                continue
+            for key in sorted(set(table) - _SCENARIO_KEYS):
+                problems.append(f"{source}: unknown key scenarios.{name}.{key}")
+            merged = raw_scenarios.setdefault(name, {})
+            if "stages" in table:
+                for flat_key in ("users", "spawn_rate", "run_time"):
+                    merged.pop(flat_key, None)
+            elif {"users", "spawn_rate", "run_time"} & set(table):
+                merged.pop("stages", None)
+            merged.update({k: v for k, v in table.items() if k in _SCENARIO_KEYS})
+    scenarios = {}
+    for name, table in raw_scenarios.items():
+        scenario = _scenario(name, table, problems)
+        if scenario is not None:
+            scenarios[name] = scenario
+    if problems:
+        raise UsageError("bad configuration: " + "; ".join(problems), hint="fix loadlab.toml")
+    return Config(
+        scenarios=MappingProxyType(scenarios),
+        engine=defaults["engine"],
+        locustfile=defaults["locustfile"],
+        k6_script=defaults["k6_script"],
+        results_dir=defaults["results_dir"],
+        sources=tuple(source for source, _ in layers),
+    )
+
+
+def _scenario(name: str, table: dict[str, Any], problems: list[str]) -> Scenario | None:
+    where = f"scenarios.{name}"
+    before = len(problems)
+    stages: tuple[Stage, ...] = ()
+    users = spawn_rate = run_time_s = None
+    if "stages" in table:
+        try:
+            stages = parse_stages(str(table["stages"]))
+        except UsageError as error:
+            problems.append(f"{where}.stages: {error}")
+    else:
+        users = _number(table, "users", where, problems, integer=True)
+        spawn_rate = _number(table, "spawn_rate", where, problems, integer=False)
+        try:
+            run_time_s = parse_duration(str(table.get("run_time", "")))
+            if run_time_s <= 0:
+                problems.append(f"{where}.run_time must be positive")
+        except ValueError as error:
+            problems.append(f"{where}.run_time: {error}")
+    lists = {
+        key: _strings(table, key, where, problems) for key in ("thresholds", "tags", "exclude_tags")
+    }
+    description = table.get("description", "")
+    if len(problems) > before:
+        return None
+    return Scenario(
+        name=name,
+        description=str(description),
+        users=None if users is None else int(users),
+        spawn_rate=spawn_rate,
+        run_time_s=run_time_s,
+        stages=stages,
+        thresholds=lists["thresholds"],
+        tags=lists["tags"],
+        exclude_tags=lists["exclude_tags"],
+    )
+
+
+def _number(
+    table: dict[str, Any], key: str, where: str, problems: list[str], *, integer: bool
+) -> float | None:
+    value = table.get(key)
+    valid = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not valid or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        problems.append(f"{where}.{key} must be {kind} (or give stages instead)")
+        return None
+    return float(value)
+
+
+def _strings(table: dict[str, Any], key: str, where: str, problems: list[str]) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        problems.append(f"{where}.{key} must be a list of strings")
+        return ()
+    return tuple(value)

@@ -1,0 +1,208 @@
+"""The target of a run: the embedded platform started for it, or a host given by the user.
+
+With no `--host`, loadlab starts `platform-api serve` on a free loopback port with a fresh copy of a
+cached, seeded SQLite database, waits for `/health/ready`, and stops it afterwards, on failure and
+interrupt too. A given host is only checked for reachability: loadlab is not tied to the platform.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from loadlab.errors import TargetError
+
+READY_PATH = "/health/ready"
+SEED_SIZES = ("small", "default")
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    base_url: str
+    embedded: bool
+    pid: int | None = None
+    admin_key: str | None = None
+    database: str | None = None
+    log_path: Path | None = None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def check_reachable(base_url: str, *, timeout_s: float = 5.0) -> None:
+    """Any HTTP answer will do: the suite, not loadlab, knows which paths the host serves."""
+    try:
+        httpx.get(base_url, timeout=timeout_s)
+    except httpx.HTTPError as error:
+        reason = str(error) or type(error).__name__
+        raise TargetError(
+            f"target {base_url} is unreachable ({reason})",
+            hint="start the service or fix --host (omit --host to use the embedded platform)",
+        ) from None
+
+
+def platform_command() -> list[str]:
+    beside = Path(sys.executable).with_name("platform-api")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("platform-api")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from platform_api.cli import main; main()"]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "loadlab"
+
+
+def seeded_database(size: str) -> Path:
+    """The cached seeded database for this platform version, built once under a file lock."""
+    directory = cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"platform-{_platform_fingerprint()}-{size}.db"
+    if path.exists():
+        return path
+    with open(directory / "seed.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            _build_seeded_database(path, size)
+    return path
+
+
+def _platform_fingerprint() -> str:
+    """The loadlab version plus a hash of the platform's schema and seeding code."""
+    digest = hashlib.sha256(importlib.metadata.version("loadlab").encode())
+    spec = importlib.util.find_spec("platform_api")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        root = Path(location)
+        files = [*root.glob("migrations/**/*.py"), *root.glob("**/*seed*.py"), root / "models.py"]
+        for file in sorted(set(files)):
+            if file.is_file():
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _build_seeded_database(path: Path, size: str) -> None:
+    building = path.with_suffix(".building")
+    for leftover in path.parent.glob(building.name + "*"):
+        leftover.unlink()
+    env = {**os.environ, "PLATFORM_DATABASE_URL": f"sqlite:///{building}"}
+    log_path = path.with_suffix(".seed.log")
+    with open(log_path, "w") as log:
+        for args in (["migrate"], ["seed", "--size", size]):
+            result = subprocess.run(
+                [*platform_command(), *args],
+                env=env,
+                stdout=log,
+                stderr=log,
+                timeout=600,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise TargetError(
+                    f"seeding the embedded platform failed (platform-api {' '.join(args)} exited "
+                    f"{result.returncode})",
+                    hint=f"see {log_path}",
+                )
+    building.replace(path)
+
+
+@contextlib.contextmanager
+def embedded_platform(
+    run_dir: Path, *, seed_size: str = "default", ready_timeout_s: float = 60.0
+) -> Iterator[TargetInfo]:
+    """Start the platform on a free loopback port; stop it on the way out, whatever happened.
+
+    Its database is a throwaway copy outside the run folder (a default-size copy is large); its log
+    stays in the run folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="loadlab-platform-") as scratch:
+        database = Path(scratch) / "platform.db"
+        shutil.copyfile(seeded_database(seed_size), database)
+        with _serve(database, run_dir / "platform.log", ready_timeout_s) as target:
+            yield target
+
+
+@contextlib.contextmanager
+def _serve(database: Path, log_path: Path, ready_timeout_s: float) -> Iterator[TargetInfo]:
+    port = free_port()
+    admin_key = secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "PLATFORM_DATABASE_URL": f"sqlite:///{database}",
+        "PLATFORM_ADMIN_API_KEY": admin_key,
+    }
+    command = [*platform_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_ready(process, base_url, log_path, ready_timeout_s)
+        yield TargetInfo(
+            base_url=base_url,
+            embedded=True,
+            pid=process.pid,
+            admin_key=admin_key,
+            database="sqlite",
+            log_path=log_path,
+        )
+    finally:
+        stop_process_group(process, grace_s=10.0)
+
+
+def _wait_ready(
+    process: subprocess.Popen[bytes], base_url: str, log_path: Path, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise TargetError(
+                    f"the embedded platform exited (code {process.returncode}) before it was ready",
+                    hint=f"see {log_path}",
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(base_url + READY_PATH).status_code == 200:
+                    return
+            time.sleep(0.1)
+    raise TargetError(
+        f"the embedded platform did not answer {READY_PATH} within {timeout_s:g}s",
+        hint=f"see {log_path}",
+    )
+
+
+def stop_process_group(process: subprocess.Popen[bytes], *, grace_s: float) -> None:
+    """SIGTERM, then SIGKILL after `grace_s`; the group is the one this process started."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace_s)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5.0)

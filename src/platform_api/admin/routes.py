@@ -1,0 +1,145 @@
+"""Admin routes (role `admin`; 401 without a key, 403 for members): parse, call, return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import psutil
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from platform_api.accounts.schemas import UserRead, UserWithKey
+from platform_api.admin import service
+from platform_api.admin.schemas import (
+    AdminUserCreate,
+    AdminUserUpdate,
+    AuditLogRead,
+    CostReport,
+    FaultSettingsBody,
+    GroupBy,
+    SystemMetrics,
+    TestRunDeleted,
+)
+from platform_api.deps import Context, DbSession, get_database, require_admin
+from platform_api.knowledge.routes import Cache
+from platform_api.middleware import FaultState
+from platform_api.pagination import Page, PageParams, page_params
+from platform_api.settings import FaultSettings
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid API key"},
+    403: {"description": "The caller is not an admin"},
+}
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=RESPONSES,
+)
+PROCESS_STATE = "admin_process"
+Paging = Annotated[PageParams, Depends(page_params)]
+Moment = Annotated[datetime | None, Query()]
+RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+
+
+async def get_process(request: Request) -> psutil.Process:
+    """One psutil handle per app, so that cpu_percent measures the time since the last call."""
+    process: psutil.Process | None = getattr(request.app.state, PROCESS_STATE, None)
+    if process is None:
+        process = psutil.Process()
+        process.cpu_percent(interval=None)
+        setattr(request.app.state, PROCESS_STATE, process)
+    return process
+
+
+@router.get("/metrics")
+def system_metrics(
+    request: Request,
+    session: DbSession,
+    process: Annotated[psutil.Process, Depends(get_process)],
+) -> SystemMetrics:
+    return service.system_metrics(
+        session,
+        engine=get_database(request).engine,
+        process=process,
+        started_at=request.app.state.started_at,
+    )
+
+
+@router.get("/audit-logs")
+def list_audit_logs(
+    session: DbSession,
+    params: Paging,
+    actor_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    target_type: Annotated[str | None, Query(max_length=32)] = None,
+    test_run_id: Annotated[str | None, Query(max_length=64)] = None,
+    since: Moment = None,
+    until: Moment = None,
+) -> Page[AuditLogRead]:
+    rows, cursor = service.list_audit_logs(
+        session,
+        params,
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        test_run_id=test_run_id,
+        since=since,
+        until=until,
+    )
+    return Page(items=[AuditLogRead.model_validate(row) for row in rows], next_cursor=cursor)
+
+
+@router.get("/users")
+def list_users(session: DbSession, params: Paging) -> Page[UserRead]:
+    rows, cursor = service.list_users(session, params)
+    return Page(items=[UserRead.model_validate(row) for row in rows], next_cursor=cursor)
+
+
+@router.post("/users", status_code=201, responses={409: {"description": "The email exists"}})
+def create_user(body: AdminUserCreate, session: DbSession, ctx: Context) -> UserWithKey:
+    user, api_key = service.create_user(
+        session, ctx, email=body.email, name=body.name, role=body.role
+    )
+    return UserWithKey(user=UserRead.model_validate(user), api_key=api_key)
+
+
+@router.patch("/users/{user_id}", responses={404: {}, 409: {}})
+def update_user(user_id: str, body: AdminUserUpdate, session: DbSession, ctx: Context) -> UserRead:
+    user = service.update_user(session, ctx, user_id, role=body.role, disabled=body.disabled)
+    return UserRead.model_validate(user)
+
+
+@router.get("/costs")
+def cost_report(
+    session: DbSession,
+    group_by: GroupBy = "workspace",
+    since: Moment = None,
+    until: Moment = None,
+) -> CostReport:
+    return service.cost_report(session, group_by=group_by, since=since, until=until)
+
+
+@router.get("/faults")
+async def get_faults(request: Request) -> FaultSettingsBody:
+    faults: FaultState = request.app.state.faults
+    return FaultSettingsBody.model_validate(faults.settings.model_dump())
+
+
+@router.put("/faults")
+def replace_faults(
+    body: FaultSettingsBody, request: Request, session: DbSession, ctx: Context
+) -> FaultSettingsBody:
+    faults: FaultState = request.app.state.faults
+    # Every field passed explicitly, so no PLATFORM_FAULT_* variable leaks into the new settings.
+    faults.replace(FaultSettings(**body.model_dump()))
+    service.record_fault_change(session, ctx)
+    return body
+
+
+@router.delete("/test-runs/{run_id}")
+def delete_test_run(
+    run_id: RunId, session: DbSession, ctx: Context, cache: Cache
+) -> TestRunDeleted:
+    deleted = service.delete_test_run(session, ctx, run_id, after_commit=cache.clear)
+    return TestRunDeleted(run_id=run_id, deleted=deleted)

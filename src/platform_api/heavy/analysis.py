@@ -1,0 +1,165 @@
+"""Static analysis of a Python codebase with `ast`: size, structure and cyclomatic complexity.
+
+Complexity follows McCabe as most tools count it: 1 per function, plus 1 for each `if`/`elif`,
+conditional expression, `for`/`async for`, `while`, `except` clause, `case` of a `match`,
+comprehension `for` and `if`, and each extra operand of `and`/`or`. A nested function or class is
+measured on its own and adds nothing to its parent; a lambda counts toward the function around it.
+
+Archives are untrusted: only regular `.py` members are read, and the number of files and the
+unpacked size are capped, so a zip bomb gets a 413 instead of the server's memory.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from platform_api.errors import PayloadTooLarge, ValidationFailed
+from platform_api.heavy.budget import Budget
+
+MAX_FILES = 5_000
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+LARGEST_FUNCTIONS = 10
+BRANCHES = (ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler, ast.match_case)
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@dataclass(frozen=True)
+class FunctionFigures:
+    name: str
+    file: str
+    lines: int
+    complexity: int
+
+
+@dataclass
+class CodebaseFigures:
+    files: int = 0
+    lines: int = 0
+    classes: int = 0
+    syntax_errors: int = 0
+    functions: list[FunctionFigures] = field(default_factory=list)
+
+    @property
+    def average_complexity(self) -> float:
+        if not self.functions:
+            return 0.0
+        return round(sum(f.complexity for f in self.functions) / len(self.functions), 2)
+
+    @property
+    def max_complexity(self) -> int:
+        return max((f.complexity for f in self.functions), default=0)
+
+    def largest(self, count: int = LARGEST_FUNCTIONS) -> list[FunctionFigures]:
+        return sorted(self.functions, key=lambda f: (-f.lines, -f.complexity, f.file, f.name))[
+            :count
+        ]
+
+
+def analyse_archive(archive: bytes, budget: Budget) -> CodebaseFigures:
+    figures = CodebaseFigures()
+    for path, source in python_files(archive):
+        budget.check()
+        analyse_file(figures, path, source)
+    return figures
+
+
+def analyse_file(figures: CodebaseFigures, path: str, source: str) -> None:
+    figures.files += 1
+    figures.lines += source.count("\n") + (0 if not source or source.endswith("\n") else 1)
+    try:
+        tree = ast.parse(source, filename=path)
+    except (SyntaxError, ValueError):
+        figures.syntax_errors += 1
+        return
+    # An explicit stack: generated code can nest deeper than Python's recursion limit allows.
+    stack: list[tuple[ast.AST, str]] = [(tree, "")]
+    while stack:
+        node, prefix = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = prefix + child.name
+                end = child.end_lineno or child.lineno
+                figures.functions.append(
+                    FunctionFigures(name, path, end - child.lineno + 1, complexity(child))
+                )
+                stack.append((child, name + "."))
+            elif isinstance(child, ast.ClassDef):
+                figures.classes += 1
+                stack.append((child, prefix + child.name + "."))
+            else:
+                stack.append((child, prefix))
+
+
+def complexity(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    score = 1
+    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, SCOPES):
+            continue
+        if isinstance(node, BRANCHES):
+            score += 1
+        elif isinstance(node, ast.BoolOp):
+            score += len(node.values) - 1
+        elif isinstance(node, ast.comprehension):
+            score += 1 + len(node.ifs)
+        stack.extend(ast.iter_child_nodes(node))
+    return score
+
+
+def python_files(archive: bytes) -> Iterator[tuple[str, str]]:
+    """The `.py` members of a zip or tar.gz archive, as (path, text), in archive order."""
+    if archive.startswith(b"PK\x03\x04"):
+        yield from _zip_members(archive)
+    elif archive.startswith(b"\x1f\x8b"):
+        yield from _tar_members(archive)
+    else:
+        raise _invalid("archive_base64 must be a zip or a tar.gz archive")
+
+
+def _zip_members(archive: bytes) -> Iterator[tuple[str, str]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
+            members = [
+                m for m in bundle.infolist() if m.filename.endswith(".py") and not m.is_dir()
+            ]
+            _check_limits(len(members), sum(m.file_size for m in members))
+            for member in members:
+                data = bundle.read(member)
+                yield member.filename, data.decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise _invalid(f"the zip archive cannot be read: {exc}") from exc
+
+
+def _tar_members(archive: bytes) -> Iterator[tuple[str, str]]:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as bundle:
+            members = [m for m in bundle.getmembers() if m.isfile() and m.name.endswith(".py")]
+            _check_limits(len(members), sum(m.size for m in members))
+            for member in members:
+                handle = bundle.extractfile(member)
+                if handle is not None:
+                    yield member.name, handle.read().decode("utf-8", errors="replace")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise _invalid(f"the tar.gz archive cannot be read: {exc}") from exc
+
+
+def _check_limits(files: int, unpacked_bytes: int) -> None:
+    if files > MAX_FILES:
+        raise PayloadTooLarge(f"The archive has {files} Python files; the limit is {MAX_FILES}")
+    if unpacked_bytes > MAX_UNPACKED_BYTES:
+        raise PayloadTooLarge(
+            f"The archive unpacks to {unpacked_bytes} bytes; the limit is {MAX_UNPACKED_BYTES}"
+        )
+
+
+def _invalid(message: str) -> ValidationFailed:
+    return ValidationFailed(
+        message,
+        details=[{"loc": ["body", "archive_base64"], "msg": message, "type": "value_error"}],
+    )

@@ -1,0 +1,138 @@
+"""load_tests/k6_script.js run as the seed's commands run it, for a few seconds each."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from conftest import delete_test_run, run_tool, tool_env
+from platform_server import PlatformServer, free_port
+
+RAW_ID = re.compile(r"[0-9a-f]{32}")
+FAULTS_OFF = {
+    "latency_ms": 0,
+    "latency_jitter_ms": 0,
+    "error_rate": 0,
+    "leak_bytes_per_request": 0,
+    "cpu_ms_per_request": 0,
+    "route_pattern": None,
+}
+
+
+def k6(platform_url: str, *options: str) -> list[str]:
+    return ["k6", "run", "--quiet", "-e", f"BASE_URL={platform_url}", *options, "k6_script.js"]
+
+
+def points(results: Path, metric: str) -> list[dict[str, object]]:
+    """The data of every sample of one metric in k6's --out json file."""
+    found = []
+    with results.open() as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record["type"] == "Point" and record["metric"] == metric:
+                found.append(record["data"])
+    return found
+
+
+def assert_every_check_passed(results: Path) -> None:
+    checks = points(results, "checks")
+    failed = Counter(str(p["tags"]["check"]) for p in checks if p["value"] != 1)  # type: ignore[index]
+    assert checks, "no check ran"
+    assert not failed, failed
+
+
+def request_tags(results: Path, tag: str) -> set[str]:
+    return {str(p["tags"].get(tag)) for p in points(results, "http_reqs")}  # type: ignore[attr-defined]
+
+
+def test_configured_stages_shortened_pass_every_check_and_clean_up(
+    platform: PlatformServer, tmp_path: Path
+) -> None:
+    run_id = f"t-{uuid.uuid4().hex[:10]}"
+    results = tmp_path / "results.json"
+    run = run_tool(
+        k6(
+            platform.base_url,
+            *("-e", "TIME_SCALE=0.01", "-e", "VU_SCALE=0.05", "-e", "LOAD_TEST_THINK_SCALE=0.2"),
+            f"--out=json={results}",
+        ),
+        tool_env(platform, LOAD_TEST_RUN_ID=run_id),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert_every_check_passed(results)
+    scenarios = request_tags(results, "scenario")
+    assert {"platform_user", "admin_user", "heavy_user"} <= scenarios, scenarios
+    names = request_tags(results, "name")
+    assert not [name for name in names if "?" in name or RAW_ID.search(name)], names
+    assert f"cleanup of test run {run_id}: deleted" in run.stderr, run.explain()
+    assert not any(delete_test_run(platform, run_id).values()), "the run left data behind"
+
+
+def test_vus_and_duration_replace_the_stages(platform: PlatformServer, tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    run = run_tool(
+        k6(platform.base_url, "--vus", "3", "--duration", "4s", "--out", f"json={results}"),
+        tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert_every_check_passed(results)
+    assert request_tags(results, "scenario") - {"None"} == {"default"}  # None: setup, teardown
+    names = request_tags(results, "name")
+    assert "/api/v1/admin/metrics" in names or "/api/v1/auth/me" in names, names
+    assert "/api/v1/datasets" in names, names
+    vus_max = max(float(p["value"]) for p in points(results, "vus_max"))  # type: ignore[arg-type]
+    assert vus_max == 3
+
+
+def test_stage_option_replaces_the_stages(platform: PlatformServer, tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    run = run_tool(
+        k6(platform.base_url, "--stage", "2s:3,2s:0", "--out", f"json={results}"),
+        tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert_every_check_passed(results)
+    assert "default" in request_tags(results, "scenario")
+
+
+def test_slower_than_the_thresholds_exits_99(platform: PlatformServer, tmp_path: Path) -> None:
+    faults = f"{platform.base_url}/api/v1/admin/faults"
+    slow = {**FAULTS_OFF, "latency_ms": 600}
+    httpx.put(faults, json=slow, headers=platform.admin_headers(), timeout=10).raise_for_status()
+    try:
+        run = run_tool(
+            k6(platform.base_url, "--vus", "2", "--duration", "3s"),
+            tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
+            tmp_path,
+        )
+    finally:
+        httpx.put(faults, json=FAULTS_OFF, headers=platform.admin_headers(), timeout=10)
+
+    assert run.returncode == 99, run.explain()
+    assert "thresholds on metrics" in run.stderr
+    assert "http_req_duration" in run.stderr
+
+
+def test_dead_target_aborts_early(tmp_path: Path) -> None:
+    started = time.monotonic()
+    run = run_tool(
+        k6(f"http://127.0.0.1:{free_port()}", "--vus", "2", "--duration", "60s"),
+        tool_env(None, PLATFORM_ADMIN_API_KEY="admin-" + "0" * 32, LOAD_TEST_CLEANUP="0"),
+        tmp_path,
+    )
+
+    assert run.returncode == 99, run.explain()
+    assert time.monotonic() - started < 40
+    assert "http_req_failed" in run.stderr

@@ -1,0 +1,124 @@
+"""load_tests/locustfile.py run as the seed's commands run it, for a few seconds each."""
+
+from __future__ import annotations
+
+import csv
+import re
+import uuid
+from pathlib import Path
+
+from conftest import delete_test_run, request_counts, run_tool, served_between, tool_env
+from platform_server import PlatformServer
+
+ADMIN_ROUTES = {"/api/v1/admin/metrics", "/api/v1/admin/audit-logs", "/api/v1/admin/costs"}
+HEAVY_ROUTES = {"/api/v1/datasets", "/api/v1/analysis/samples", "/api/v1/datasets/[id]/search"}
+RAW_ID = re.compile(r"[0-9a-f]{32}")
+PLATFORM_ROUTES = {"/api/v1/workspaces/[id]/workflows", "/api/v1/workspaces/[id]/search"}
+
+
+def locust(
+    platform: PlatformServer, *extra: str, users: int = 6, run_time: str = "5s"
+) -> list[str]:
+    """The seed's headless command line, pointed at the test platform."""
+    return [
+        "locust",
+        "-f",
+        "locustfile.py",
+        f"--host={platform.base_url}",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--run-time",
+        run_time,
+        "--headless",
+        "--only-summary",
+        *extra,
+    ]
+
+
+def stats_rows(prefix: Path) -> list[dict[str, str]]:
+    with Path(f"{prefix}_stats.csv").open(newline="") as handle:
+        return [row for row in csv.DictReader(handle) if row["Name"] != "Aggregated"]
+
+
+def test_health_tag_sends_only_health_checks(platform: PlatformServer, tmp_path: Path) -> None:
+    before = request_counts(platform)
+    run = run_tool(
+        locust(platform, "--tags", "health", "--csv", str(tmp_path / "run")),
+        tool_env(None, LOAD_TEST_THINK_SCALE="0.2"),  # no admin key: health checks need none
+        tmp_path,
+    )
+    served = served_between(before, request_counts(platform))
+
+    assert run.returncode == 0, run.explain()
+    assert set(served) == {("GET", "/health"), ("GET", "/health/ready")}, served
+    assert {row["Name"] for row in stats_rows(tmp_path / "run")} == {"/health", "/health/ready"}
+
+
+def test_exclude_write_sends_only_get_requests(platform: PlatformServer, tmp_path: Path) -> None:
+    before = request_counts(platform)
+    run = run_tool(
+        locust(platform, "--exclude-tags", "write", "--csv", str(tmp_path / "run")),
+        tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+    served = served_between(before, request_counts(platform))
+
+    assert run.returncode == 0, run.explain()
+    assert {method for method, _ in served} == {"GET"}, served
+    assert {route for _, route in served} & {"/api/v1/admin/metrics", "/api/v1/datasets"}
+    assert {row["Type"] for row in stats_rows(tmp_path / "run")} == {"GET"}
+
+
+def test_plain_run_exercises_every_user_class_and_cleans_up(
+    platform: PlatformServer, tmp_path: Path
+) -> None:
+    run_id = f"t-{uuid.uuid4().hex[:10]}"
+    report = tmp_path / "report.html"
+    run = run_tool(
+        locust(platform, f"--html={report}", "--csv", str(tmp_path / "run"), run_time="7s"),
+        tool_env(platform, LOAD_TEST_RUN_ID=run_id, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert "All users spawned" in run.stderr
+    for user_class in ("PlatformUser", "AdminUser", "HeavyUser"):
+        assert f'"{user_class}": ' in run.stderr, run.explain()
+    rows = stats_rows(tmp_path / "run")
+    names = {row["Name"] for row in rows}
+    assert names & ADMIN_ROUTES, names
+    assert names & HEAVY_ROUTES, names
+    assert names & PLATFORM_ROUTES, names
+    assert not [name for name in names if "?" in name or RAW_ID.search(name)], names
+    assert sum(int(row["Failure Count"]) for row in rows) == 0
+    assert "/api/v1/workspaces/[id]" in report.read_text()
+    for suffix in ("stats", "stats_history", "failures", "exceptions"):
+        assert Path(f"{tmp_path / 'run'}_{suffix}.csv").stat().st_size > 0
+    assert f"cleanup of test run {run_id}: deleted" in run.stderr
+    assert not any(delete_test_run(platform, run_id).values()), "the run left data behind"
+
+
+def test_no_cleanup_keeps_the_runs_data(platform: PlatformServer, tmp_path: Path) -> None:
+    run_id = f"t-{uuid.uuid4().hex[:10]}"
+    run = run_tool(
+        locust(platform, "--no-cleanup", "PlatformUser", users=2, run_time="3s"),
+        tool_env(platform, LOAD_TEST_RUN_ID=run_id, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    left = delete_test_run(platform, run_id)
+    assert left["users"] == 2, left
+    assert left["workspaces"] >= 2, left
+
+
+def test_missing_admin_key_stops_with_one_clear_line(
+    platform: PlatformServer, tmp_path: Path
+) -> None:
+    run = run_tool(locust(platform, run_time="3s"), tool_env(None), tmp_path)
+
+    assert run.returncode == 2, run.explain()
+    assert "PLATFORM_ADMIN_API_KEY" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -1,0 +1,75 @@
+"""RunStats: exact counts, HdrHistogram percentiles, a timeline, and bounded memory."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from loadlab.histograms import OPEN_SECONDS, RunStats, new_histogram, to_us
+
+START = 1_700_000_000
+
+
+def exact_percentile(values: list[float], percentile: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
+
+
+def test_percentiles_agree_with_exact_ones_within_one_percent() -> None:
+    rng = random.Random(7)
+    values = [rng.lognormvariate(3.0, 1.0) for _ in range(20_000)]
+    stats = RunStats(START)
+    for index, value in enumerate(values):
+        stats.add_sample(START + index // 1000, "GET", "/x", value, failed=False)
+    totals, *_ = stats.finish()
+    for name, percentile in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99), ("p999", 99.9)):
+        measured = getattr(totals, f"{name}_ms")
+        assert measured == pytest.approx(exact_percentile(values, percentile), rel=0.01), name
+    assert totals.mean_ms == pytest.approx(sum(values) / len(values))
+
+
+def test_histograms_and_samples_merge_into_exact_totals() -> None:
+    stats = RunStats(START)
+    histogram = new_histogram()
+    for value_ms in (10.0, 20.0, 30.0):
+        histogram.record_value(to_us(value_ms))
+    stats.add_histogram(START + 1, "GET", "/a", histogram, requests=3, failures=1, sum_ms=60.0)
+    stats.add_sample(START + 2, "POST", "/b", 40.0, failed=False)
+    stats.add_error("GET", "/a", "HTTP 500", 1)
+    stats.set_users(START, 2)
+    totals, endpoints, errors, timeline, duration_s = stats.finish()
+    assert (totals.requests, totals.failures, totals.mean_ms) == (4, 1, 25.0)
+    assert duration_s == 2.0
+    assert totals.rps == 2.0
+    assert [(e.method, e.name, e.requests) for e in endpoints] == [
+        ("GET", "/a", 3),
+        ("POST", "/b", 1),
+    ]
+    assert errors[0].occurrences == 1
+    assert [(p.t_s, p.users, p.requests) for p in timeline] == [(0, 2, 0), (1, 2, 3), (2, 2, 1)]
+    assert timeline[0].p95_ms is None
+
+
+def test_old_seconds_are_closed_and_late_data_still_counts() -> None:
+    stats = RunStats(START)
+    stats.add_sample(START, "GET", "/a", 5.0, failed=False)
+    stats.add_sample(START + OPEN_SECONDS + 5, "GET", "/a", 5.0, failed=False)
+    stats.close_settled()
+    assert list(stats._open) == [OPEN_SECONDS + 5]
+    stats.add_sample(START, "GET", "/a", 7.0, failed=True)
+    totals, _, _, timeline, _ = stats.finish()
+    assert (totals.requests, totals.failures) == (3, 1)
+    assert (timeline[0].requests, timeline[0].failures) == (2, 1)
+
+
+def test_live_view_covers_recent_seconds() -> None:
+    stats = RunStats(START)
+    for second in range(10):
+        for _ in range(4):
+            stats.add_sample(START + second, "GET", "/a", 3.0, failed=False)
+    live = stats.live(window_s=5)
+    assert live.rps == 4.0
+    assert live.requests == 40
+    assert live.p95_ms == pytest.approx(3.0, rel=0.01)

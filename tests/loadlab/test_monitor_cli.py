@@ -1,0 +1,190 @@
+"""The monitor inside real `loadlab run` subprocesses: what a user sees in summary.json,
+monitor.csv, stderr and the exit code.
+
+Each run is a few seconds of the smoke scenario with Locust against the embedded platform (or a
+plain HTTP server without /metrics), think times scaled down so a few users make real load.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from platform_server import free_port, stop, wait_until_ready
+
+REPO = Path(__file__).parents[2]
+LOADLAB = Path(sys.executable).with_name("loadlab")
+
+
+def loadlab_run(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, run_time: str = "6s"
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
+    results = tmp_path / "results"
+    command = [str(LOADLAB), "run", "smoke", "-t", run_time, "-u", "4", "-r", "4"]
+    command += ["--seed-size", "small", "--results-dir", str(results), "--no-progress", *args]
+    done = subprocess.run(
+        command,
+        cwd=REPO,
+        env={**os.environ, "LOAD_TEST_THINK_SCALE": "0.1", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    runs = sorted(p for p in results.glob("*") if (p / "summary.json").exists())
+    assert runs, f"no summary.json (exit {done.returncode}): {done.stderr[-2000:]}"
+    return done, json.loads((runs[-1] / "summary.json").read_text()), runs[-1]
+
+
+def threshold(summary: dict[str, Any], expression: str) -> dict[str, Any]:
+    found = [t for t in summary["thresholds"] if t["expression"] == expression]
+    assert len(found) == 1, summary["thresholds"]
+    return found[0]
+
+
+def test_a_run_against_the_embedded_platform_fills_every_series(tmp_path: Path) -> None:
+    done, summary, run_dir = loadlab_run(
+        tmp_path,
+        "--threshold",
+        "cpu < 80%",
+        "--threshold",
+        "db_pool_wait_p95 < 50ms",
+        "--threshold",
+        "server_error_rate < 1%",
+    )
+    monitor = summary["monitor"]
+    assert monitor["sources"] == {"app": "ok", "system": "ok", "database": "ok"}, done.stderr
+    assert "monitor (" not in done.stderr  # no warning
+    samples = monitor["samples"]
+    assert len(samples) >= 5
+    every = [
+        "target_cpu_percent", "target_rss_bytes", "target_threads", "target_open_fds",
+        "target_disk_read_bytes_per_s", "target_disk_write_bytes_per_s",
+        "target_net_sent_bytes_per_s", "target_net_recv_bytes_per_s", "host_cpu_percent",
+        "host_memory_used_bytes", "generator_cpu_percent", "generator_max_process_cpu_percent",
+        "server_rps", "server_error_rate", "server_p50_ms", "server_p95_ms", "server_p99_ms",
+        "server_in_flight", "db_query_p95_ms", "db_pool_size", "db_pool_checked_out",
+        "db_pool_overflow", "db_pool_waiters", "db_pool_wait_p95_ms", "db_busy_waits_per_s",
+        "db_lock_waits", "db_deadlocks", "cache_hit_rate",
+    ]  # fmt: skip
+    empty = [name for name in every if all(s.get(name) is None for s in samples)]
+    assert empty == []
+    assert max(s["generator_cpu_percent"] for s in samples) > 0  # Locust's processes were seen
+    # The monitor's seconds line up with the client-side timeline's.
+    timeline_seconds = {p["t_s"] for p in summary["timeline"]}
+    assert {round(s["t_s"]) for s in samples} & timeline_seconds
+    for expression in ("cpu < 80%", "db_pool_wait_p95 < 50ms", "server_error_rate < 1%"):
+        assert threshold(summary, expression)["status"] in ("pass", "fail")
+        assert threshold(summary, expression)["measured"] is not None
+    with (run_dir / "monitor.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(samples)
+    assert set(every) <= set(rows[0])
+    assert monitor["summary"]["rss_start_bytes"] > 0
+    assert monitor["summary"]["cores"] == 1  # one uvicorn worker runs Python on one core
+
+
+def test_the_platforms_simulated_leak_fails_memory_growth(tmp_path: Path) -> None:
+    done, summary, _ = loadlab_run(
+        tmp_path,
+        "--threshold",
+        "memory_growth < 100MB/10m",
+        env={"PLATFORM_FAULT_LEAK_BYTES_PER_REQUEST": "2000000"},
+    )
+    assert done.returncode == 1, done.stderr
+    growth = threshold(summary, "memory_growth < 100MB/10m")
+    assert growth["status"] == "fail"
+    # 2 MB per request at several requests a second is gigabytes per 10 minutes; a warm healthy
+    # server grows by tens of megabytes at most over such a short run.
+    assert growth["measured"] > 1e9, growth
+    assert "MB at start" in growth["detail"]
+    summary_block = summary["monitor"]["summary"]
+    assert summary_block["rss_end_bytes"] > summary_block["rss_start_bytes"] + 10e6
+
+
+def test_the_platforms_cpu_burn_fails_cpu(tmp_path: Path) -> None:
+    done, summary, _ = loadlab_run(
+        tmp_path,
+        "-u",
+        "8",
+        "-r",
+        "8",
+        "--threshold",
+        "cpu < 80%",
+        env={"PLATFORM_FAULT_CPU_MS_PER_REQUEST": "300"},
+        run_time="8s",
+    )
+    cpu = threshold(summary, "cpu < 80%")
+    assert cpu["status"] == "fail", (cpu, summary["monitor"]["summary"])
+    assert done.returncode == 1
+
+
+def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "health").write_text("ok")  # a plain file server: /metrics is a 404
+    log = (tmp_path / "http.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path / "site",
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready_any(base_url, server)
+        done, summary, run_dir = loadlab_run(
+            tmp_path,
+            "--host",
+            base_url,
+            "--tags",
+            "health",
+            "--threshold",
+            "server_p95 < 500ms",
+            "--threshold",
+            "db_pool_wait_p95 < 50ms",
+            run_time="4s",
+        )
+    finally:
+        stop(server)  # type: ignore[arg-type]
+        log.close()
+    assert "Traceback" not in done.stderr
+    app_warnings = [line for line in done.stderr.splitlines() if "monitor (app)" in line]
+    assert app_warnings == [
+        f"loadlab: warning: monitor (app): no /metrics at {base_url}/metrics: HTTP 404"
+    ]
+    assert summary["monitor"]["sources"]["app"] == f"no /metrics at {base_url}/metrics: HTTP 404"
+    for expression in ("server_p95 < 500ms", "db_pool_wait_p95 < 50ms"):
+        judged = threshold(summary, expression)
+        assert judged["status"] == "no_data"
+        assert judged["detail"].startswith("no data: no /metrics at")
+    assert done.returncode == 1  # no data never passes
+    assert (run_dir / "monitor.csv").exists()
+    assert any(s.get("host_cpu_percent") is not None for s in summary["monitor"]["samples"])
+
+
+def wait_until_ready_any(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    """http.server answers /health/ready with 404, which is as ready as it gets."""
+    import httpx
+
+    for _ in range(200):
+        if process.poll() is not None:
+            pytest.fail(f"http.server exited with {process.returncode}")
+        try:
+            httpx.get(f"{base_url}/health", timeout=1)
+            return
+        except httpx.HTTPError:
+            import time
+
+            time.sleep(0.05)
+    pytest.fail("http.server did not answer within 10 s")
+
+
+_ = wait_until_ready  # the platform's readiness check, unused here: http.server has no /health/ready

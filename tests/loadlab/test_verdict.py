@@ -1,0 +1,66 @@
+"""The verdict: which exit code a run ends with, and the saturation flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from loadlab.results import ThresholdResult
+from loadlab.verdict import decide, threshold_lines
+
+
+def _result(status: str) -> ThresholdResult:
+    return ThresholdResult("p95 < 500ms", "p95", None, "<", 500.0, "ms", 12.0, status, None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "engine_failure", "interrupted", "code"),
+    [
+        pytest.param(["pass", "pass"], None, False, 0, id="all-pass"),
+        pytest.param(["pass", "fail"], None, False, 1, id="one-fails"),
+        pytest.param(["no_data"], None, False, 1, id="no-data-is-not-a-pass"),
+        pytest.param(["pass"], "k6 exited with code 107", False, 3, id="engine-failed"),
+        pytest.param(["fail"], None, True, 4, id="interrupted"),
+        pytest.param(["fail"], "locust died", True, 3, id="engine-failure-wins"),
+    ],
+)
+def test_exit_codes(
+    statuses: list[str], engine_failure: str | None, interrupted: bool, code: int
+) -> None:
+    verdict = decide(
+        [_result(s) for s in statuses],
+        engine_failure=engine_failure,
+        interrupted=interrupted,
+        generator_cpu_percent_max=10.0,
+    )
+    assert verdict.exit_code == code
+    assert verdict.passed is (code == 0)
+    assert not verdict.generator_saturated
+
+
+@pytest.mark.parametrize(
+    ("cpu", "cores", "saturated"),
+    [
+        (95.0, 1.0, True),
+        (85.0, 1.0, False),
+        (150.0, 2.0, False),
+        (190.0, 2.0, True),
+        (None, 1.0, False),
+    ],
+    ids=["busy-worker", "fine-worker", "k6-on-two-cores", "k6-saturated", "unknown"],
+)
+def test_saturation_is_flagged(cpu: float | None, cores: float, saturated: bool) -> None:
+    verdict = decide(
+        [_result("pass")],
+        engine_failure=None,
+        interrupted=False,
+        generator_cpu_percent_max=cpu,
+        generator_cores=cores,
+    )
+    assert verdict.generator_saturated is saturated
+    assert ("saturated" in verdict.reason) is saturated
+
+
+def test_one_line_per_threshold_quotes_the_user() -> None:
+    lines = threshold_lines([_result("pass"), _result("no_data")])
+    assert lines[0].startswith("PASS") and "p95 < 500ms" in lines[0] and "12 ms" in lines[0]
+    assert lines[1].startswith("NO DATA")

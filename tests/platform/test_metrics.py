@@ -1,0 +1,152 @@
+"""`/metrics` against the real server: every documented series, route templates, live figures."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psycopg
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
+from test_executions import new_workflow, run
+
+from conftest import Account
+from platform_server import PlatformServer, running_platform
+
+API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def documented_series() -> list[str]:
+    """The metric names of docs/api.md's metrics table, so the test follows the contract."""
+    section = API_MD.read_text().split("## Metrics", 1)[1]
+    rows = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    names = re.findall(r"`((?:platform|process)_[a-z_]+[a-z])`", rows)
+    assert len(names) >= 15, names
+    return names
+
+
+def scrape(http: httpx.Client) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Every sample by name: [(labels, value), ...]."""
+    response = http.get("/metrics")
+    assert response.status_code == 200
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return samples
+
+
+def value(
+    samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str
+) -> float:
+    return sum(
+        v for ls, v in samples.get(name, []) if all(ls.get(k) == x for k, x in labels.items())
+    )
+
+
+def wait_for_metric(
+    http: httpx.Client, condition: Callable[[dict[str, list[tuple[dict[str, str], float]]]], bool]
+) -> dict[str, list[tuple[dict[str, str], float]]]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        samples = scrape(http)
+        if condition(samples):
+            return samples
+        time.sleep(0.2)
+    raise TimeoutError("the metrics never showed the expected figures")
+
+
+def test_every_documented_series_is_exposed(client: httpx.Client, member: Account) -> None:
+    member.get("/api/v1/workspaces")
+    samples = scrape(client)
+    for name in documented_series():
+        present = any(s == name or s.startswith(f"{name}_") for s in samples)
+        assert present, f"{name} is documented in docs/api.md but not exposed"
+
+
+def test_routes_are_labelled_by_template(client: httpx.Client, member: Account) -> None:
+    workspace_id = member.post("/api/v1/workspaces", json={"name": "m"}).json()["id"]
+    for _ in range(3):
+        assert member.get(f"/api/v1/workspaces/{workspace_id}").status_code == 200
+    text = client.get("/metrics").text
+    assert workspace_id not in text
+    samples = scrape(client)
+    route = "/api/v1/workspaces/{workspace_id}"
+    assert value(samples, "platform_http_requests_total", route=route, status="200") >= 3
+    assert value(samples, "platform_http_request_duration_seconds_count", route=route) >= 3
+    assert value(samples, "platform_db_query_duration_seconds_count", operation="select") > 0
+
+
+def test_queue_depth_follows_the_executions(client: httpx.Client, member: Account) -> None:
+    _, workflow_id = new_workflow(member, [{"type": "sleep", "name": "nap", "seconds": 1.5}])
+    for _ in range(3):
+        run(member, workflow_id)
+    # Two worker threads: two running, one waiting.
+    wait_for_metric(
+        client,
+        lambda s: (
+            value(s, "platform_execution_queue_depth", status="running") == 2
+            and value(s, "platform_execution_queue_depth", status="queued") == 1
+        ),
+    )
+    wait_for_metric(
+        client, lambda s: value(s, "platform_execution_queue_depth", status="running") == 0
+    )
+
+
+def test_database_lock_waits_are_counted(client: httpx.Client, server: PlatformServer) -> None:
+    """A request that must wait for a lock someone else holds shows up in the lock metrics."""
+    member_key = client.post(
+        "/api/v1/auth/register", json={"email": f"lock-{time.time_ns()}@example.com", "name": "L"}
+    ).json()["api_key"]
+    headers = {"Authorization": f"Bearer {member_key}"}
+    sqlite = server.database_url.startswith("sqlite")
+    metric = "platform_db_busy_waits_total" if sqlite else "platform_db_lock_waits"
+    before = value(scrape(client), metric)
+    result: list[int] = []
+
+    def write() -> None:
+        with httpx.Client(base_url=server.base_url, timeout=30) as own:
+            result.append(
+                own.post("/api/v1/workspaces", json={"name": "x"}, headers=headers).status_code
+            )
+
+    writer = threading.Thread(target=write)
+    if sqlite:
+        engine = create_engine(server.database_url, connect_args={"isolation_level": None})
+        with engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            writer.start()
+            # The scrape and the write in flight; then hold the lock long enough to be a wait.
+            wait_for_metric(client, lambda s: value(s, "platform_http_requests_in_flight") >= 2)
+            time.sleep(0.2)
+            connection.exec_driver_sql("ROLLBACK")
+        engine.dispose()
+        writer.join(timeout=30)
+        wait_for_metric(client, lambda s: value(s, metric) >= before + 1)
+    else:
+        with psycopg.connect(server.database_url) as connection:
+            connection.execute("LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE")
+            writer.start()
+            wait_for_metric(client, lambda s: value(s, metric) >= 1)
+            connection.rollback()
+        writer.join(timeout=30)
+    assert result == [201]
+
+
+def test_several_workers_report_one_sum(tmp_path: Path) -> None:
+    with running_platform(tmp_path, workers=2) as server:
+        for _ in range(25):
+            with httpx.Client(base_url=server.base_url, timeout=10) as fresh:
+                assert fresh.get("/health").status_code == 200
+        # Whichever worker answers the scrape, the count covers both.
+        for _ in range(6):
+            with httpx.Client(base_url=server.base_url, timeout=10) as fresh:
+                samples = scrape(fresh)
+            assert value(samples, "platform_http_requests_total", route="/health") == 25
+            assert value(samples, "platform_db_pool_size") == 40  # two pools of 20
+            assert value(samples, "process_resident_memory_bytes") > 0

@@ -1,0 +1,99 @@
+"""Rate limits per API key: 429 with Retry-After, and one limit shared by workers through Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from conftest import register
+from platform_server import running_platform
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def test_over_the_limit_is_429_with_retry_after(tmp_path: Path) -> None:
+    env = {"PLATFORM_RATE_LIMIT_PER_S": "2", "PLATFORM_RATE_LIMIT_BURST": "3"}
+    with (
+        running_platform(tmp_path, env=env) as server,
+        httpx.Client(base_url=server.base_url, timeout=10) as http,
+    ):
+        member = register(http)
+        answers = [member.get("/api/v1/auth/me") for _ in range(4)]
+        assert [a.status_code for a in answers[:3]] == [200, 200, 200]
+        assert [a.headers["ratelimit-remaining"] for a in answers[:3]] == ["2", "1", "0"]
+        assert all(a.headers["ratelimit-limit"] == "3" for a in answers)
+        limited = answers[3]
+        assert limited.status_code == 429, limited.text
+        assert limited.json()["error"]["code"] == "rate_limited"
+        retry_after_s = int(limited.headers["retry-after"])
+        assert 1 <= retry_after_s <= 2
+        assert int(limited.headers["ratelimit-reset"]) >= 1
+
+        # Another key has its own bucket.
+        assert register(http).get("/api/v1/auth/me").status_code == 200
+        # After Retry-After the key is served again.
+        deadline = time.monotonic() + retry_after_s + 5
+        while member.get("/api/v1/auth/me").status_code == 429:
+            assert time.monotonic() < deadline, "still limited long after Retry-After"
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
+    prefix = f"test-ratelimit-{uuid.uuid4().hex[:12]}:"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def test_two_workers_share_one_limit_through_redis(tmp_path: Path, redis_prefix: str) -> None:
+    env = {
+        "PLATFORM_REDIS_URL": f"{REDIS_URL}?key_prefix={redis_prefix}",
+        "PLATFORM_RATE_LIMIT_PER_S": "0.01",
+        "PLATFORM_RATE_LIMIT_BURST": "10",
+    }
+    with (
+        running_platform(tmp_path, env=env, workers=2) as server,
+        httpx.Client(base_url=server.base_url, timeout=10) as http,
+    ):
+        member = register(http)
+        statuses = []
+        for _ in range(30):
+            # A new connection each time, so that both workers serve some of the requests.
+            with httpx.Client(base_url=server.base_url, timeout=10) as fresh:
+                statuses.append(fresh.get("/api/v1/auth/me", headers=member.headers).status_code)
+        assert statuses.count(200) == 10, statuses
+        assert statuses.count(429) == 20
+        assert statuses[:10] == [200] * 10
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert client.exists(f"{redis_prefix}key:{member.id}")
+    finally:
+        client.close()
+
+
+def test_an_unreachable_redis_lets_requests_through(tmp_path: Path) -> None:
+    env = {"PLATFORM_REDIS_URL": "redis://127.0.0.1:1/0", "PLATFORM_RATE_LIMIT_BURST": "1"}
+    with (
+        running_platform(tmp_path, env=env) as server,
+        httpx.Client(base_url=server.base_url, timeout=10) as http,
+    ):
+        member = register(http)
+        assert [member.get("/api/v1/auth/me").status_code for _ in range(3)] == [200] * 3
+        assert "Redis unavailable" in server.log()

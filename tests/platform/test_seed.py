@@ -1,0 +1,121 @@
+"""`platform-api seed` as a real subprocess: volume, determinism, idempotence and bad input.
+
+Only the small size runs here; the default size's duration is measured by hand (see the report).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from platform_server import BIN, POSTGRES_URL_ENV, postgres_database
+
+SMALL_COUNTS = {
+    "users": 10,
+    "workspaces": 20,
+    "workflows": 40,
+    "documents": 300,
+    "executions": 100,
+    "cost_records": 100,
+    "dataset_rows": 10_000,
+}
+
+
+def run_seed(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "platform-api"), "seed", *args],
+        env={**os.environ, "PLATFORM_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def counts(database_url: str) -> dict[str, int]:
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return {
+                table: int(conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) or 0)
+                for table in SMALL_COUNTS
+            }
+    finally:
+        engine.dispose()
+
+
+def fingerprint(database_url: str) -> list[Any]:
+    """Rows that must be equal for equal seeds (API key hashes are random on purpose)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    queries = [
+        "SELECT id, email, name FROM users ORDER BY email",
+        "SELECT id, workspace_id, title, content FROM documents ORDER BY id",
+        "SELECT id, name, category, value FROM dataset_rows ORDER BY id LIMIT 500",
+        "SELECT workspace_id, user_id, tokens, cost_usd FROM cost_records ORDER BY id",
+        "SELECT name, files FROM code_samples ORDER BY name",
+    ]
+    try:
+        with engine.connect() as conn:
+            return [list(conn.execute(sa.text(q)).all()) for q in queries]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[str]]:
+    """Two empty databases of one kind."""
+    if request.param == "sqlite":
+        yield [f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"]
+        return
+    if not os.environ.get(POSTGRES_URL_ENV):
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV}")
+    with postgres_database() as first, postgres_database() as second:
+        yield [first, second]
+
+
+def test_small_seed_is_deterministic_and_idempotent(database_urls: list[str]) -> None:
+    first, second = database_urls
+    result = run_seed(first, "--size", "small", "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    assert counts(first) == SMALL_COUNTS
+    assert run_seed(second, "--size", "small", "--seed", "7").returncode == 0
+    assert fingerprint(first) == fingerprint(second)
+    samples = {name for name, _files in fingerprint(first)[-1]}
+    assert {"platform-small", "platform-medium"} <= samples
+
+    again = run_seed(first, "--size", "small", "--seed", "7")
+    assert again.returncode == 0, again.stderr
+    assert "exist already" in again.stdout
+    assert counts(first) == SMALL_COUNTS
+
+
+def test_another_seed_gives_other_data(tmp_path: Path) -> None:
+    first, second = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    assert run_seed(first, "--size", "small", "--seed", "1").returncode == 0
+    assert run_seed(second, "--size", "small", "--seed", "2").returncode == 0
+    assert counts(first) == counts(second)
+    assert fingerprint(first)[1] != fingerprint(second)[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "database_url", "expected"),
+    [
+        (["--size", "huge"], None, "'huge' is not one of"),
+        (["--seed", "many"], None, "'many' is not a valid integer"),
+        (["--size", "small"], "mysql://nope", "PLATFORM_DATABASE_URL"),
+    ],
+    ids=["unknown-size", "bad-seed", "unknown-database"],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], database_url: str | None, expected: str
+) -> None:
+    result = run_seed(database_url or f"sqlite:///{tmp_path / 'x.db'}", *args)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
