@@ -2,6 +2,9 @@
 
 The session is committed when the route returns and before the response is sent
 (`scope="function"`), so a 2xx answer always means the write is durable.
+
+Dependencies that do no I/O are `async def`: FastAPI runs every plain `def` dependency in the
+thread pool, and each such hop costs more than the work itself (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def current_user(request: Request, response: Response, session: DbSession) -> Us
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_admin(user: CurrentUser) -> User:
+async def require_admin(user: CurrentUser) -> User:
     if user.role != "admin":
         raise Forbidden("This endpoint needs the admin role")
     return user
@@ -97,7 +100,7 @@ def require_admin(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
-def request_context(request: Request, user: CurrentUser) -> RequestContext:
+async def request_context(request: Request, user: CurrentUser) -> RequestContext:
     return RequestContext(
         user_id=user.id,
         role=user.role,
@@ -109,7 +112,7 @@ def request_context(request: Request, user: CurrentUser) -> RequestContext:
 Context = Annotated[RequestContext, Depends(request_context)]
 
 
-def anonymous_context(request: Request) -> RequestContext:
+async def anonymous_context(request: Request) -> RequestContext:
     return RequestContext(
         user_id=None,
         role=None,

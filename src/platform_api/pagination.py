@@ -38,10 +38,11 @@ class PageParams(BaseModel):
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     cursor: Annotated[str | None, Query(max_length=81, pattern=CURSOR_PATTERN)] = None,
 ) -> PageParams:
+    # async: no I/O, so FastAPI need not hop to the thread pool for it.
     return PageParams(limit=limit, cursor=cursor)
 
 

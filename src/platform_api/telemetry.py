@@ -164,6 +164,9 @@ class Telemetry:
         if self._sampler is not None:
             self._sampler.stop()
             self._sampler = None
+        if self.multiprocess_dir:
+            # This worker's live gauges must not be summed in once it has gone.
+            multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
 
     def render(self) -> bytes:
         if self._sampler is not None:

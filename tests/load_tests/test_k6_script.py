@@ -136,3 +136,43 @@ def test_dead_target_aborts_early(tmp_path: Path) -> None:
     assert run.returncode == 99, run.explain()
     assert time.monotonic() - started < 40
     assert "http_req_failed" in run.stderr
+
+
+def test_tags_health_sends_only_health_checks(platform: PlatformServer, tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    options = ["-e", "TAGS=health", "--vus", "3", "--duration", "3s", "--out", f"json={results}"]
+    run = run_tool(
+        k6(platform.base_url, *options),
+        tool_env(None, LOAD_TEST_THINK_SCALE="0.2"),  # health checks need no admin key
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert_every_check_passed(results)
+    assert request_tags(results, "name") == {"/health", "/health/ready"}
+
+
+def test_exclude_tags_write_sends_only_get_requests(
+    platform: PlatformServer, tmp_path: Path
+) -> None:
+    results = tmp_path / "results.json"
+    options = [
+        "-e",
+        "EXCLUDE_TAGS=write",
+        "--vus",
+        "3",
+        "--duration",
+        "3s",
+        "--out",
+        f"json={results}",
+    ]
+    run = run_tool(
+        k6(platform.base_url, *options),
+        tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert_every_check_passed(results)
+    assert request_tags(results, "method") == {"GET"}
+    assert "/api/v1/admin/metrics" in request_tags(results, "name")

@@ -122,3 +122,19 @@ def test_missing_admin_key_stops_with_one_clear_line(
     assert run.returncode == 2, run.explain()
     assert "PLATFORM_ADMIN_API_KEY" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_distributed_run_shares_one_run_id_and_cleans_up_once(
+    platform: PlatformServer, tmp_path: Path
+) -> None:
+    run = run_tool(
+        locust(platform, "--processes", "2", "PlatformUser", users=4, run_time="4s"),
+        tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    generated = re.findall(r"load test run id: (lt-[0-9a-f]{12})", run.stderr)
+    assert len(generated) == 1, run.explain()  # the master generates it; workers receive it
+    assert run.stderr.count("cleanup of test run") == 1, run.explain()
+    assert not any(delete_test_run(platform, generated[0]).values()), "the run left data behind"

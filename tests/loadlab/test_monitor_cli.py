@@ -12,12 +12,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from platform_server import free_port, stop, wait_until_ready
+from platform_server import free_port, stop
 
 REPO = Path(__file__).parents[2]
 LOADLAB = Path(sys.executable).with_name("loadlab")
@@ -112,17 +114,37 @@ def test_the_platforms_cpu_burn_fails_cpu(tmp_path: Path) -> None:
     done, summary, _ = loadlab_run(
         tmp_path,
         "-u",
-        "8",
+        "6",
         "-r",
-        "8",
+        "6",
+        "--workers",
+        "1",
         "--threshold",
         "cpu < 80%",
-        env={"PLATFORM_FAULT_CPU_MS_PER_REQUEST": "300"},
-        run_time="8s",
+        env={"PLATFORM_FAULT_CPU_MS_PER_REQUEST": "200"},
     )
     cpu = threshold(summary, "cpu < 80%")
+    if cpu["status"] == "pass":
+        skip_if_host_saturated_by_others(summary["monitor"]["samples"])
     assert cpu["status"] == "fail", (cpu, summary["monitor"]["summary"])
     assert done.returncode == 1
+
+
+def skip_if_host_saturated_by_others(samples: list[dict[str, Any]]) -> None:
+    """A target cannot burn what the scheduler does not give it: on a host kept busy by other
+    processes (other test suites on a shared machine) the claim cannot be tested."""
+    steady = [s for s in samples if s.get("host_cpu_percent") is not None][1:]
+    others = [
+        s["host_cpu_percent"]
+        - (s.get("target_cpu_percent") or 0)
+        - (s.get("generator_cpu_percent") or 0)
+        for s in steady
+    ]
+    busy_others = sum(others) / len(others) if others else 0.0
+    if busy_others > 50:
+        pytest.skip(
+            f"other processes kept {busy_others:.0f} % of a core busy: the target was starved"
+        )
 
 
 def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path: Path) -> None:
@@ -139,7 +161,7 @@ def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready_any(base_url, server)
+        wait_for_answer(base_url, server)
         done, summary, run_dir = loadlab_run(
             tmp_path,
             "--host",
@@ -153,7 +175,7 @@ def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path
             run_time="4s",
         )
     finally:
-        stop(server)  # type: ignore[arg-type]
+        stop(server)
         log.close()
     assert "Traceback" not in done.stderr
     app_warnings = [line for line in done.stderr.splitlines() if "monitor (app)" in line]
@@ -170,21 +192,15 @@ def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path
     assert any(s.get("host_cpu_percent") is not None for s in summary["monitor"]["samples"])
 
 
-def wait_until_ready_any(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    """http.server answers /health/ready with 404, which is as ready as it gets."""
-    import httpx
-
-    for _ in range(200):
+def wait_for_answer(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    """Any answer will do: http.server has no readiness route."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"http.server exited with {process.returncode}")
         try:
             httpx.get(f"{base_url}/health", timeout=1)
             return
         except httpx.HTTPError:
-            import time
-
             time.sleep(0.05)
     pytest.fail("http.server did not answer within 10 s")
-
-
-_ = wait_until_ready  # the platform's readiness check, unused here: http.server has no /health/ready

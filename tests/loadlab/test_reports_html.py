@@ -24,15 +24,11 @@ from websockets.sync.client import ClientConnection, connect
 
 from loadlab.reports import HtmlReporter
 from loadlab.reports.charts import CHARTS
-from loadlab.results import MonitorData, RunSummary
+from loadlab.results import ErrorGroup, MonitorData, RunSummary
 
 FIXTURE = Path(__file__).parent / "report_fixtures" / "summary_smoke.json"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 VIEWPORT = {"width": 1360, "height": 900}
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"
-)
 
 
 def _summary() -> RunSummary:
@@ -104,7 +100,8 @@ class DevTools:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[str]:
     """A headless Chromium on a free DevTools port; yields the websocket URL of a blank page."""
-    assert CHROMIUM is not None
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
     with tempfile.TemporaryDirectory(prefix="loadlab-chromium-") as profile:
         log = (Path(profile) / "chromium.log").open("wb")
         process = subprocess.Popen(
@@ -249,3 +246,37 @@ def test_absent_monitor_series_become_no_data_charts(browser: str, tmp_path: Pat
     for chart_id in ("users", "rps", "latency", "cpu"):
         assert not charts[chart_id]["empty"]
         assert charts[chart_id]["inked"] > 500, chart_id
+
+
+def test_many_long_errors_keep_the_page_small(tmp_path: Path) -> None:
+    summary = _summary()
+    errors = tuple(
+        ErrorGroup("POST", "/api/v1/workspaces", f"HTTP 500 #{i}: " + "x" * 5_000, i + 1)
+        for i in range(2_000)
+    )
+    summary = dataclasses.replace(summary, errors=errors)
+
+    [html] = HtmlReporter().write(summary, tmp_path)
+
+    text = html.read_text()
+    assert html.stat().st_size < 400_000
+    assert "1,900 less frequent error messages are in summary.json" in text
+    assert "HTTP 500 #1999: " in text  # the most frequent comes first
+    assert "HTTP 500 #0: " not in text
+
+
+def test_a_run_without_data_renders_without_errors(browser: str, tmp_path: Path) -> None:
+    summary = dataclasses.replace(
+        _summary(),
+        timeline=(),
+        endpoints=(),
+        errors=(),
+        monitor=MonitorData(1.0, {}, (), {}),
+    )
+    [html] = HtmlReporter().write(summary, tmp_path)
+
+    tools, charts = _open_report(browser, html, tmp_path / "empty.png")
+
+    assert tools.errors() == []
+    assert charts
+    assert all(chart["empty"] for chart in charts.values())

@@ -24,7 +24,7 @@ from loadlab.reports import (
 from loadlab.reports.csv_tables import STATS_COLUMNS, TIMELINE_FILE, stats_file_name
 from loadlab.reports.html import HTML_FILE
 from loadlab.reports.junit import JUNIT_FILE, RUN_CASE
-from loadlab.results import SUMMARY_FILE, RunSummary, ThresholdResult, Verdict
+from loadlab.results import SUMMARY_FILE, MonitorData, RunSummary, ThresholdResult, Verdict
 
 FIXTURE = Path(__file__).parent / "report_fixtures" / "summary_smoke.json"
 
@@ -296,3 +296,44 @@ def test_unknown_reporter_lists_the_valid_ones() -> None:
         ReportError, match="unknown report 'pdf'; valid reports: csv, html, json, junit"
     ):
         reporter_for("pdf")
+
+
+def test_a_run_that_recorded_nothing_still_gets_every_report(tmp_path: Path) -> None:
+    summary = _summary()
+    nothing = dataclasses.replace(
+        summary.totals,
+        requests=0,
+        failures=0,
+        error_rate=0.0,
+        rps=0.0,
+        mean_ms=None,
+        min_ms=None,
+        max_ms=None,
+        p50_ms=None,
+        p90_ms=None,
+        p95_ms=None,
+        p99_ms=None,
+        p999_ms=None,
+    )
+    summary = dataclasses.replace(
+        summary,
+        duration_s=0.0,
+        totals=nothing,
+        endpoints=(),
+        errors=(),
+        timeline=(),
+        monitor=MonitorData(1.0, {"app": "target unreachable"}, (), {}),
+        thresholds=(),
+        verdict=Verdict(False, 3, "the target did not answer at http://127.0.0.1:1"),
+    )
+
+    write_reports(summary, tmp_path)
+
+    assert [r["Name"] for r in _csv(tmp_path / stats_file_name(summary))] == ["Aggregated"]
+    assert _csv(tmp_path / TIMELINE_FILE) == []
+    html = (tmp_path / HTML_FILE).read_text()
+    assert html.count("— no data") == 9  # every fixed chart, none drawn
+    failure = _cases(tmp_path / JUNIT_FILE)[RUN_CASE].find("failure")
+    assert failure is not None
+    assert failure.attrib["message"] == "the target did not answer at http://127.0.0.1:1"
+    assert list(_validator().iter_errors(json.loads((tmp_path / SUMMARY_FILE).read_text()))) == []

@@ -242,3 +242,27 @@ def wait_status(account: Account, execution_id: str, status: str, timeout_s: flo
             return
         time.sleep(0.02)
     raise TimeoutError(f"execution {execution_id} never reached {status}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_workers_run_each_execution_once(backend: str, tmp_path: Path) -> None:
+    """Two processes of two worker threads each claim from one queue: no execution runs twice."""
+    env = {"PLATFORM_WORKER_POLL_INTERVAL_S": "0.02"}
+    steps = [{"type": "llm", "name": "ask", "model": "small", "prompt": "a b", "max_tokens": 8}]
+    with ExitStack() as stack:
+        server = start(stack, tmp_path, backend, env=env, workers=2)
+        http = stack.enter_context(httpx.Client(base_url=server.base_url, timeout=10))
+        member = register(http)
+        workspace_id, workflow_id = new_workflow(member, steps)
+        ids = [run(member, workflow_id) for _ in range(20)]
+        executions = [wait_final(member, execution_id) for execution_id in ids]
+        assert {e["status"] for e in executions} == {"succeeded"}
+        assert {e["attempts"] for e in executions} == {1}
+        costs = query(
+            server.database_url,
+            "SELECT execution_id, count(*) AS n FROM cost_records"
+            " WHERE workspace_id = :ws GROUP BY execution_id",
+            ws=workspace_id,
+        )
+        assert sorted((c.execution_id, c.n) for c in costs) == sorted((i, 1) for i in ids)
+        assert "Traceback" not in server.log()

@@ -139,14 +139,16 @@ def test_database_lock_waits_are_counted(client: httpx.Client, server: PlatformS
 
 
 def test_several_workers_report_one_sum(tmp_path: Path) -> None:
-    with running_platform(tmp_path, workers=2) as server:
+    with (
+        running_platform(tmp_path, workers=2) as server,
+        httpx.Client(base_url=server.base_url, timeout=10, headers={"Connection": "close"}) as http,
+    ):
+        # A new connection each time, so that both workers serve some of the requests.
         for _ in range(25):
-            with httpx.Client(base_url=server.base_url, timeout=10) as fresh:
-                assert fresh.get("/health").status_code == 200
+            assert http.get("/health").status_code == 200
         # Whichever worker answers the scrape, the count covers both.
         for _ in range(6):
-            with httpx.Client(base_url=server.base_url, timeout=10) as fresh:
-                samples = scrape(fresh)
+            samples = scrape(http)
             assert value(samples, "platform_http_requests_total", route="/health") == 25
             assert value(samples, "platform_db_pool_size") == 40  # two pools of 20
             assert value(samples, "process_resident_memory_bytes") > 0

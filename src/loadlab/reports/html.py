@@ -21,6 +21,8 @@ from loadlab.results import LatencyStats, RunSummary, ThresholdResult
 
 HTML_FILE = "report.html"
 MAX_ERROR_GROUPS = 100
+# Long enough for an exception's message; a response body pasted into it stays in summary.json.
+MAX_MESSAGE_CHARS = 300
 
 # An en dash reads as "nothing measured" in a table without looking like a minus sign.
 _NONE = "\u2013"
@@ -84,6 +86,7 @@ def _ms(value: float | None) -> str:
 
 def _kpis(summary: RunSummary) -> list[dict[str, Any]]:
     totals = summary.totals
+    peak_users = max((p.users for p in summary.timeline), default=summary.plan.users)
     return [
         {"label": "Requests", "value": f"{totals.requests:,}", "bad": False},
         {"label": "Failures", "value": f"{totals.failures:,}", "bad": totals.failures > 0},
@@ -95,7 +98,7 @@ def _kpis(summary: RunSummary) -> list[dict[str, Any]]:
         {"label": "Throughput", "value": f"{format_number(totals.rps)} req/s", "bad": False},
         {"label": "p95", "value": format_value(totals.p95_ms, "ms"), "bad": False},
         {"label": "p99", "value": format_value(totals.p99_ms, "ms"), "bad": False},
-        {"label": "Peak users", "value": str(summary.plan.users), "bad": False},
+        {"label": "Peak users", "value": str(peak_users), "bad": False},
     ]
 
 
@@ -146,13 +149,19 @@ def _error_groups(summary: RunSummary) -> tuple[list[dict[str, Any]], int]:
     ranked = sorted(occurrences, key=lambda m: (-occurrences[m], m))
     shown = [
         {
-            "message": message,
+            "message": _shorten(message),
             "endpoints": ", ".join(endpoints[message]),
             "occurrences": f"{occurrences[message]:,}",
         }
         for message in ranked[:MAX_ERROR_GROUPS]
     ]
     return shown, max(0, len(ranked) - MAX_ERROR_GROUPS)
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return text[: MAX_MESSAGE_CHARS - 1] + "\u2026"
 
 
 def _facts(summary: RunSummary) -> list[tuple[str, str]]:

@@ -21,8 +21,6 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from platform_api.db import Database
 from platform_api.models import CostRecord, Execution, Workflow, utcnow
 
-ACTIVE_STATES = ("queued", "running")
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -164,19 +162,6 @@ def finish(database: Database, claim: Claim, outcome: Outcome) -> bool:
             for cost in outcome.costs
         )
         return True
-
-
-def depth(database: Database) -> dict[str, int]:
-    """Executions queued and running, for the queue-depth gauge."""
-    with database.transaction(write=False) as session:
-        rows = session.execute(
-            select(Execution.status, func.count())
-            .where(Execution.status.in_(ACTIVE_STATES))
-            .group_by(Execution.status)
-        ).all()
-    counts = dict.fromkeys(ACTIVE_STATES, 0)
-    counts.update({str(status): int(count) for status, count in rows})
-    return counts
 
 
 def _held(claim: Claim) -> tuple[ColumnElement[bool], ...]:

@@ -78,8 +78,10 @@ def search_dataset(
         stmt = stmt.where(DatasetRow.name.icontains(q, autoescape=True))
     if params.cursor:
         value, row_id = decode_cursor(params.cursor)
+        # `value >= ...` repeats the keyset condition in a form that an index range can use.
         stmt = stmt.where(
-            or_(DatasetRow.value > value, and_(DatasetRow.value == value, DatasetRow.id > row_id))
+            DatasetRow.value >= value,
+            or_(DatasetRow.value > value, and_(DatasetRow.value == value, DatasetRow.id > row_id)),
         )
     stmt = stmt.order_by(DatasetRow.value, DatasetRow.id).limit(params.limit + 1)
     with database_budget(session, budget):

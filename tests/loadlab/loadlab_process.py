@@ -1,0 +1,101 @@
+"""Running the real `loadlab` command in tests, and reading what it wrote.
+
+Imported by the end-to-end tests; not a test module itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+REPO = Path(__file__).resolve().parents[2]
+SUITES = Path(__file__).parent / "suites"
+LOCUSTFILE = SUITES / "health_locustfile.py"
+K6_SCRIPT = SUITES / "health_k6.js"
+SCHEMA = REPO / "src" / "loadlab" / "schema" / "summary.schema.json"
+
+
+def loadlab_command() -> list[str]:
+    beside = Path(sys.executable).with_name("loadlab")
+    if beside.exists():
+        return [str(beside)]
+    return [sys.executable, "-c", "from loadlab.cli import main; main()"]
+
+
+def suite_args(engine: str) -> list[str]:
+    if engine == "k6":
+        return ["--engine", "k6", "--k6-script", str(K6_SCRIPT)]
+    return ["--engine", "locust", "--locustfile", str(LOCUSTFILE), "--workers", "1"]
+
+
+@dataclass(frozen=True)
+class Finished:
+    code: int
+    stdout: str
+    stderr: str
+    results_dir: Path
+
+    def run_dir(self) -> Path:
+        runs = sorted(p for p in self.results_dir.iterdir() if p.is_dir())
+        assert len(runs) == 1, f"expected one run folder, found {runs}\n{self.stderr}"
+        return runs[0]
+
+    def summary(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.run_dir() / "summary.json").read_text())
+        jsonschema.validate(data, json.loads(SCHEMA.read_text()))
+        return data
+
+
+def run_loadlab(
+    args: list[str], *, env: dict[str, str], results_dir: Path, timeout_s: float = 90.0
+) -> Finished:
+    completed = subprocess.run(
+        [*loadlab_command(), *args, "--results-dir", str(results_dir), "--no-progress"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    return Finished(completed.returncode, completed.stdout, completed.stderr, results_dir)
+
+
+def engine_totals(run_dir: Path, engine: str) -> tuple[int, int]:
+    """The engine's own final totals, read from its own output files."""
+    if engine == "k6":
+        metrics = json.loads((run_dir / "k6_summary.json").read_text())["metrics"]
+        return int(metrics["http_reqs"]["count"]), int(metrics["http_req_failed"]["passes"])
+    with open(run_dir / "locust_stats.csv", newline="") as file:
+        for row in csv.DictReader(file):
+            if row["Name"] == "Aggregated":
+                return int(row["Request Count"]), int(row["Failure Count"])
+    raise AssertionError("no Aggregated row in locust_stats.csv")
+
+
+def raw_samples(run_dir: Path) -> list[float]:
+    """Every response time the engine measured, in ms (written with the hidden --keep-raw)."""
+    values = []
+    for path in run_dir.glob("raw-*.tsv"):
+        for line in path.read_text().splitlines():
+            values.append(float(line.split("\t")[2]))
+    return values
+
+
+def exact_percentile(values: list[float], percentile: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered) - 1e-9) - 1)]
+
+
+def base_env(cache_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
+    return {**env, "XDG_CACHE_HOME": str(cache_dir), "LOADLAB_SEED_SIZE": "small", **extra}

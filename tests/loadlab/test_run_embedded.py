@@ -1,0 +1,167 @@
+"""`loadlab run` end to end: real engines, the real embedded platform, a few seconds each."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from loadlab_process import (
+    REPO,
+    Finished,
+    base_env,
+    engine_totals,
+    exact_percentile,
+    loadlab_command,
+    raw_samples,
+    run_loadlab,
+    suite_args,
+)
+
+ENGINES = ["locust", "k6"]
+SHORTENED = {
+    "smoke": ["--users", "3", "--spawn-rate", "3", "--run-time", "2s"],
+    "load": ["--users", "3", "--spawn-rate", "3", "--run-time", "2s"],
+    "endurance": ["--users", "3", "--spawn-rate", "3", "--run-time", "2s"],
+    "stress": ["--users", "4", "--run-time", "3s"],
+    "spike": ["--users", "4", "--run-time", "3s"],
+}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded-database cache for the module: the first run builds it, the others copy it."""
+    return tmp_path_factory.mktemp("loadlab-cache")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("scenario", list(SHORTENED))
+def test_every_scenario_runs_on_both_engines(
+    scenario: str, engine: str, cache_dir: Path, tmp_path: Path
+) -> None:
+    finished = run_loadlab(
+        ["run", scenario, *suite_args(engine), *SHORTENED[scenario], "--keep-raw"],
+        env=base_env(cache_dir),
+        results_dir=tmp_path,
+    )
+    summary = finished.summary()
+    assert finished.code == summary["verdict"]["exit_code"], finished.stderr
+    assert finished.code in (0, 1), finished.stderr
+    assert summary["scenario"] == scenario
+    assert summary["engine"] == engine
+    assert summary["target"]["embedded"] is True
+    assert not any(t["status"] == "fail" for t in summary["thresholds"]), summary["thresholds"]
+    if scenario == "smoke":
+        assert finished.code == 0, finished.stdout
+    run_dir = finished.run_dir()
+    totals = summary["totals"]
+    assert totals["requests"] > 0
+    assert (totals["requests"], totals["failures"]) == engine_totals(run_dir, engine)
+    raw = raw_samples(run_dir)
+    assert len(raw) == totals["requests"]
+    for name, percentile in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99)):
+        exact = exact_percentile(raw, percentile)
+        assert totals[f"{name}_ms"] == pytest.approx(exact, rel=0.01, abs=0.002), name
+    assert sum(row["requests"] for row in summary["timeline"]) == totals["requests"]
+    assert len(finished.stdout.splitlines()) >= len(summary["thresholds"]) + 2
+    assert (run_dir / ("locust_report.html" if engine == "locust" else "k6_summary.json")).exists()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_slow_target_fails_p95(engine: str, cache_dir: Path, tmp_path: Path) -> None:
+    finished = run_loadlab(
+        ["run", "smoke", *suite_args(engine), "--users", "6", "--spawn-rate", "6", "--run-time", "3s",
+         "--threshold", "p95[GET /health/ready] < 200ms", "--threshold", "p95[/health] < 200ms"],
+        env=base_env(cache_dir, PLATFORM_FAULT_LATENCY_MS="250"),
+        results_dir=tmp_path,
+    )  # fmt: skip
+    assert finished.code == 1, finished.stderr
+    ready, health = finished.summary()["thresholds"]
+    assert ready["status"] == "fail"
+    assert ready["measured"] >= 250
+    assert health["status"] == "pass"  # /health is never faulted
+    assert "FAIL" in finished.stdout
+
+
+def test_failing_target_fails_error_rate(cache_dir: Path, tmp_path: Path) -> None:
+    finished = run_loadlab(
+        ["run", "smoke", *suite_args("k6"), "--users", "3", "--spawn-rate", "3", "--run-time", "2s",
+         "--threshold", "error_rate < 1%"],
+        env=base_env(cache_dir, PLATFORM_FAULT_ERROR_RATE="0.5"),
+        results_dir=tmp_path,
+    )  # fmt: skip
+    assert finished.code == 1, finished.stderr
+    summary = finished.summary()
+    (error_rate,) = summary["thresholds"]
+    assert error_rate["status"] == "fail"
+    assert 10 < error_rate["measured"] < 60
+    assert summary["errors"]
+    assert summary["totals"]["failures"] == engine_totals(finished.run_dir(), "k6")[1]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_closed_port_exits_3_quickly(engine: str, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound but not listening: connections are refused
+        started = time.monotonic()
+        finished = run_loadlab(
+            ["run", "smoke", *suite_args(engine), "--host", f"http://127.0.0.1:{port}"],
+            env=base_env(tmp_path),
+            results_dir=tmp_path / "results",
+            timeout_s=30,
+        )
+    assert finished.code == 3
+    assert time.monotonic() - started < 10
+    assert len(finished.stderr.strip().splitlines()) == 1
+    assert "unreachable" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_interrupt_writes_partial_results(engine: str, cache_dir: Path, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*loadlab_command(), "run", "smoke", *suite_args(engine), "--users", "3", "--spawn-rate",
+         "3", "--run-time", "60s", "--results-dir", str(tmp_path), "--no-progress"],
+        env=base_env(cache_dir),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_load(tmp_path, timeout_s=60)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 4, stderr
+    finished = Finished(4, stdout, stderr, tmp_path)
+    run_dir = finished.run_dir()
+    summary = finished.summary()
+    assert summary["interrupted"] is True
+    assert summary["verdict"]["exit_code"] == 4
+    assert summary["duration_s"] < 30
+    totals = summary["totals"]
+    assert totals["requests"] > 0
+    assert (totals["requests"], totals["failures"]) == engine_totals(run_dir, engine)
+
+
+def _wait_for_load(results_dir: Path, timeout_s: float) -> None:
+    """Until the engine has measured responses: Locust's stream has stats, k6 reports progress."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for run_dir in [p for p in results_dir.iterdir() if p.is_dir()]:
+            stream = run_dir / "locust_loadlab.jsonl"
+            if stream.exists() and '"type":"stats"' in stream.read_text():
+                return
+            k6_log = run_dir / "k6_output.log"
+            if k6_log.exists() and "running (" in k6_log.read_text():
+                return
+        time.sleep(0.1)
+    raise AssertionError("the run never produced load")

@@ -1,0 +1,277 @@
+"""Heavy endpoints against a real, seeded server: project zips, dataset search, code analysis."""
+
+from __future__ import annotations
+
+import base64
+import io
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from conftest import BACKENDS, Account, start
+from platform_server import PlatformServer, running_platform
+
+TEMPLATES = ["fastapi-service", "python-library", "cli-tool"]
+TINY_CODEBASE = {
+    "app/a.py": (
+        "def simple():\n"
+        "    return 1\n"
+        "\n"
+        "\n"
+        "def branchy(x):\n"
+        "    if x > 0 and x < 10:\n"
+        "        return 1\n"
+        "    for i in range(x):\n"
+        "        if i % 2:\n"
+        "            continue\n"
+        "    return 0\n"
+        "\n"
+        "\n"
+        "class Greeter:\n"
+        "    def greet(self, name):\n"
+        '        return f"hi {name}" if name else "hi"\n'
+        "\n"
+        "    async def wait(self, items):\n"
+        "        return [i for i in items if i]\n"
+    ),
+    "app/pkg/b.py": (
+        "def nested():\n"
+        "    def inner(a, b):\n"
+        "        while a or b or a:\n"
+        "            a -= 1\n"
+        "        return a\n"
+        "    return inner\n"
+    ),
+    "app/broken.py": "def oops(:\n",
+    "app/README.md": "# not Python\n",
+}
+TINY_ANALYSIS = {
+    "files": 3,
+    "lines": 26,
+    "functions": 6,
+    "classes": 1,
+    "average_complexity": 2.67,
+    "max_complexity": 5,
+    "syntax_errors": 1,
+    "largest_functions": [
+        {"name": "branchy", "file": "app/a.py", "lines": 7, "complexity": 5},
+        {"name": "nested", "file": "app/pkg/b.py", "lines": 6, "complexity": 1},
+        {"name": "nested.inner", "file": "app/pkg/b.py", "lines": 4, "complexity": 4},
+        {"name": "Greeter.wait", "file": "app/a.py", "lines": 2, "complexity": 3},
+        {"name": "Greeter.greet", "file": "app/a.py", "lines": 2, "complexity": 2},
+        {"name": "simple", "file": "app/a.py", "lines": 2, "complexity": 1},
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlatformServer]:
+    """Overrides conftest's server: these endpoints need the seeded dataset and samples."""
+    with ExitStack() as stack:
+        workdir = tmp_path_factory.mktemp(f"heavy-{request.param}")
+        yield start(stack, workdir, request.param, seed_size="small")
+
+
+def zip_archive(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def tar_gz_archive(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def workspace(account: Account) -> str:
+    return str(account.post("/api/v1/workspaces", json={"name": "heavy"}).json()["id"])
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize("files", [1, 37])
+def test_generated_project_is_a_zip_of_n_files(member: Account, template: str, files: int) -> None:
+    ws = workspace(member)
+    response = member.post(
+        f"/api/v1/workspaces/{ws}/projects/generate",
+        json={"name": "svc_demo", "template": template, "files": files},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = archive.namelist()
+        assert len(names) == len(set(names)) == files
+        assert all(name.startswith("svc_demo/") for name in names)
+        assert archive.testzip() is None
+        for name in names:
+            if name.endswith(".py"):
+                compile(archive.read(name), name, "exec")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "svc", "template": "cli-tool", "files": 501},
+        {"name": "svc", "template": "cli-tool", "files": 0},
+        {"name": "Bad-Name", "template": "cli-tool", "files": 3},
+        {"name": "svc", "template": "django", "files": 3},
+        {"name": "svc", "template": "cli-tool", "files": 3, "extra": 1},
+    ],
+    ids=["over-max", "zero", "bad-name", "unknown-template", "unknown-field"],
+)
+def test_bad_generation_requests_are_422(member: Account, body: dict[str, object]) -> None:
+    ws = workspace(member)
+    response = member.post(f"/api/v1/workspaces/{ws}/projects/generate", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]
+
+
+def test_generation_in_another_accounts_workspace_is_404(
+    client: httpx.Client, member: Account, other_member: Account
+) -> None:
+    ws = workspace(other_member)
+    body = {"name": "svc", "template": "cli-tool", "files": 3}
+    assert member.post(f"/api/v1/workspaces/{ws}/projects/generate", json=body).status_code == 404
+    assert client.post(f"/api/v1/workspaces/{ws}/projects/generate", json=body).status_code == 401
+
+
+def test_the_seeded_dataset_is_listed(member: Account) -> None:
+    items = member.get("/api/v1/datasets").json()["items"]
+    assert {"id": "default", "name": "default", "rows": 10_000} in items
+
+
+def test_dataset_search_filters_and_walks_every_row_once(
+    server: PlatformServer, member: Account
+) -> None:
+    filters = {"category": "billing", "min_value": 100, "max_value": 250}
+    seen: list[tuple[float, int]] = []
+    cursor = None
+    while True:
+        params = {**filters, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        response = member.get("/api/v1/datasets/default/search", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        for row in page["items"]:
+            assert row["category"] == "billing"
+            assert 100 <= row["value"] <= 250
+            seen.append((row["value"], row["id"]))
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen)
+    assert len({row_id for _, row_id in seen}) == len(seen)
+    engine = sa.create_engine(server.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            expected = conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM dataset_rows WHERE dataset_id = 'default' "
+                    "AND category = 'billing' AND value >= 100 AND value <= 250"
+                )
+            )
+    finally:
+        engine.dispose()
+    assert len(seen) == expected > 100
+
+
+def test_dataset_search_by_name(member: Account) -> None:
+    page = member.get("/api/v1/datasets/default/search", params={"q": "AMBER-fal", "limit": 50})
+    items = page.json()["items"]
+    assert items
+    assert all("amber-fal" in row["name"] for row in items)
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"min_value": 10, "max_value": 5}, 422),
+        ({"limit": 101}, 422),
+        ({"cursor": "not-a-cursor"}, 422),
+        ({"min_value": "nan"}, 422),
+    ],
+    ids=["min-over-max", "limit-over", "bad-cursor", "nan"],
+)
+def test_bad_dataset_searches(member: Account, params: dict[str, object], status: int) -> None:
+    response = member.get("/api/v1/datasets/default/search", params=params)
+    assert response.status_code == status
+
+
+def test_unknown_dataset_is_404(client: httpx.Client, member: Account) -> None:
+    assert member.get("/api/v1/datasets/nope/search").status_code == 404
+    assert client.get("/api/v1/datasets/default/search").status_code == 401
+
+
+@pytest.mark.parametrize("pack", [zip_archive, tar_gz_archive], ids=["zip", "tar.gz"])
+def test_analysis_of_an_uploaded_archive(member: Account, pack: object) -> None:
+    archive = pack(TINY_CODEBASE)  # type: ignore[operator]
+    body = {"archive_base64": base64.b64encode(archive).decode()}
+    response = member.post("/api/v1/analysis/codebase", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json() == TINY_ANALYSIS
+
+
+def test_analysis_of_the_seeded_samples(member: Account) -> None:
+    samples = {
+        s["name"]: s["files"] for s in member.get("/api/v1/analysis/samples").json()["items"]
+    }
+    assert {"platform-small", "platform-medium"} <= set(samples)
+    small = member.post("/api/v1/analysis/codebase", json={"sample": "platform-small"}).json()
+    assert small["files"] == samples["platform-small"]
+    assert small["functions"] > 50
+    assert small["classes"] > 10
+    assert 1 <= small["average_complexity"] <= small["max_complexity"]
+    assert len(small["largest_functions"]) == 10
+    sizes = [f["lines"] for f in small["largest_functions"]]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 422),
+        ({"sample": "platform-small", "archive_base64": "UEsFBg=="}, 422),
+        ({"archive_base64": "***"}, 422),
+        ({"archive_base64": base64.b64encode(b"plain text").decode()}, 422),
+        ({"archive_base64": base64.b64encode(b"PK\x03\x04broken").decode()}, 422),
+        ({"sample": "no-such-sample"}, 404),
+        ({"sample": "platform-small", "deep": True}, 422),
+    ],
+    ids=["neither", "both", "bad-base64", "not-an-archive", "broken-zip", "unknown", "extra"],
+)
+def test_bad_analysis_requests(member: Account, body: dict[str, object], status: int) -> None:
+    response = member.post("/api/v1/analysis/codebase", json=body)
+    assert response.status_code == status, response.text
+    assert "Traceback" not in response.text
+
+
+def test_past_the_budget_is_504(tmp_path: Path) -> None:
+    """Its own SQLite server: the budget is read at startup (one code path on both databases)."""
+    env = {"PLATFORM_HEAVY_TIMEOUT_S": "0.05"}
+    with (
+        running_platform(tmp_path, env=env, seed_size="small") as tight,
+        httpx.Client(base_url=tight.base_url, timeout=30) as http,
+    ):
+        headers = tight.admin_headers()
+        response = http.post(
+            "/api/v1/analysis/codebase", json={"sample": "platform-medium"}, headers=headers
+        )
+        assert response.status_code == 504, response.text
+        error = response.json()["error"]
+        assert error["code"] == "timeout"
+        assert "PLATFORM_HEAVY_TIMEOUT_S" in error["message"]
+        assert http.get("/health").status_code == 200
