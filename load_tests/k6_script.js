@@ -396,8 +396,18 @@ function searchKnowledge(s) {
   const path = query(`/api/v1/workspaces/${ws}/search`, { q, limit: 10 });
   call(s, 'GET', path, '/api/v1/workspaces/[id]/search', {
     keys: ['query', 'total', 'items'],
-    extra: (d) => (d.query === q ? null : `search answered ${d.query}, not ${q}`),
+    extra: searchCheck(q),
   });
+}
+
+function searchCheck(q) {
+  return (d) => {
+    if (d.query !== q) return `search answered ${d.query}, not ${q}`;
+    if (!Array.isArray(d.items) || d.total < d.items.length) return 'total is below the hits';
+    const scores = d.items.map((item) => item.score);
+    const ranked = scores.every((score, i) => i === 0 || scores[i - 1] >= score);
+    return ranked ? null : `search results are not best first: ${scores}`;
+  };
 }
 
 const PLATFORM_TASKS = [

@@ -607,6 +607,8 @@ def _search_check(query: str) -> Check:
     def check(data: Any) -> str | None:
         if data["query"] != query:
             return f"search answered query {data['query']!r}, not {query!r}"
+        if data["total"] < len(data["items"]):
+            return f"total {data['total']} is below the {len(data['items'])} hits returned"
         scores = [item["score"] for item in data["items"]]
         if scores != sorted(scores, reverse=True):
             return f"search results are not best first: scores {scores}"

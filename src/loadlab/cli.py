@@ -25,7 +25,6 @@ from loadlab.plan import Options, resolve_plan
 from loadlab.progress import Progress
 from loadlab.results import RunSummary
 from loadlab.scenarios import load_config
-from loadlab.units import format_duration
 
 _CONFIG = click.option(
     "--config",
@@ -95,16 +94,7 @@ def scenarios(config: Path | None) -> int:
     """List the scenarios, their load profiles and thresholds."""
     loaded = load_config(config)
     for scenario in loaded.scenarios.values():
-        if scenario.stages:
-            profile = "stages " + ",".join(
-                f"{format_duration(s.duration_s)}:{s.target}" for s in scenario.stages
-            )
-        else:
-            profile = (
-                f"{scenario.users} users, spawn {scenario.spawn_rate:g}/s, "
-                f"{format_duration(scenario.run_time_s or 0)}"
-            )
-        click.echo(f"{scenario.name:<12} {profile:<36} {scenario.description}")
+        click.echo(f"{scenario.name:<12} {scenario.profile_text():<36} {scenario.description}")
         click.echo(f"{'':<12} thresholds: {'; '.join(scenario.thresholds) or 'none'}")
     click.echo(f"(from {', '.join(loaded.sources)})")
     return 0

@@ -39,6 +39,12 @@ class TargetError(LoadlabError):
     exit_code = EXIT_TARGET_OR_ENGINE
 
 
+class Interrupted(LoadlabError):
+    """Ctrl-C before any load was measured (exit 4)."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class EngineError(LoadlabError):
     """The load engine is missing or failed (exit 3)."""
 

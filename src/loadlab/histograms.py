@@ -21,6 +21,9 @@ HIGHEST_US = 3_600_000_000
 SIGNIFICANT_DIGITS = 3
 # Locust workers report every 3 s; a second stays open this long after the newest data seen.
 OPEN_SECONDS = 12
+# A suite that names requests by raw URL (ids and all) would otherwise add a histogram per URL.
+MAX_ENDPOINTS = 500
+OTHER_ENDPOINT = ("*", "(other endpoints)")
 
 
 def new_histogram() -> HdrHistogram:
@@ -52,7 +55,7 @@ def percentile_ms(histogram: HdrHistogram, percentile: float) -> float | None:
             value = histogram.get_value_from_index(index)
             low = histogram.get_lowest_equivalent_value(value)
             high = histogram.get_highest_equivalent_value(value)
-            return (low + high) / 2.0 / 1000.0
+            return float(low + high) / 2.0 / 1000.0
     return None
 
 
@@ -144,7 +147,7 @@ class RunStats:
         """Merge a histogram of one endpoint in one second (the Locust plugin's unit of report)."""
         second = self._second(epoch_second)
         self._total.add(histogram, requests, failures, sum_ms)
-        self._endpoints[(method, name)].add(histogram, requests, failures, sum_ms)
+        self._endpoint(method, name).add(histogram, requests, failures, sum_ms)
         if second in self._rows:
             self._late(second, requests, failures)
         else:
@@ -156,7 +159,7 @@ class RunStats:
         """Record one response (k6's stream gives them one at a time)."""
         second = self._second(epoch_second)
         self._total.record(value_ms, failed)
-        self._endpoints[(method, name)].record(value_ms, failed)
+        self._endpoint(method, name).record(value_ms, failed)
         if second in self._rows:
             self._late(second, 1, int(failed))
         else:
@@ -225,6 +228,12 @@ class RunStats:
         if self._first_load is None or self._last_load is None:
             return 0.0
         return float(self._last_load - self._first_load + 1)
+
+    def _endpoint(self, method: str, name: str) -> _Cell:
+        key = (method, name)
+        if key not in self._endpoints and len(self._endpoints) >= MAX_ENDPOINTS:
+            key = OTHER_ENDPOINT
+        return self._endpoints[key]
 
     def _second(self, epoch_second: int, *, load: bool = True) -> int:
         second = max(0, int(epoch_second) - self._start)

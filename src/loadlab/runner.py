@@ -20,7 +20,7 @@ from types import FrameType
 
 from loadlab import __version__, history
 from loadlab.engines import Engine, EngineContext, EngineResult, check_available, create_engine
-from loadlab.errors import EXIT_INTERRUPTED, LoadlabError
+from loadlab.errors import EXIT_INTERRUPTED, Interrupted, LoadlabError
 from loadlab.histograms import RunStats
 from loadlab.monitor import SAMPLES_CSV, Monitor, MonitorConfig, MonitorResult, write_samples_csv
 from loadlab.plan import RunPlan
@@ -30,6 +30,7 @@ from loadlab.results import RunSummary, Target
 from loadlab.stages import steady_window
 from loadlab.target import TargetInfo, check_reachable, embedded_platform
 from loadlab.thresholds import evaluate
+from loadlab.units import Measured
 from loadlab.verdict import decide, threshold_lines
 
 POLL_S = 0.25
@@ -76,20 +77,26 @@ def execute(plan: RunPlan, progress: Progress) -> RunOutcome:
     run_id = f"{started:%Y%m%d-%H%M%S}-{plan.scenario}-{secrets.token_hex(2)}"
     run_dir = _new_run_dir(plan.results_dir, f"{started:%Y%m%d-%H%M%S}-{plan.scenario}")
     interrupts = _Interrupts()
-    with interrupts.installed(), _target(plan, run_dir, progress) as target:
+    with interrupts.installed(), _target(plan, run_dir, progress, interrupts) as target:
         if interrupts.count:
-            raise LoadlabError("interrupted before the load started", hint="nothing was measured")
+            raise Interrupted("interrupted before the load started", hint="nothing was measured")
         summary = _run_engine(plan, target, run_id, run_dir, started, interrupts, progress)
     return _finish(plan, summary, run_dir)
 
 
 @contextlib.contextmanager
-def _target(plan: RunPlan, run_dir: Path, progress: Progress) -> Iterator[TargetInfo]:
+def _target(
+    plan: RunPlan, run_dir: Path, progress: Progress, interrupts: _Interrupts
+) -> Iterator[TargetInfo]:
     if plan.host is not None:
         yield TargetInfo(base_url=plan.host, embedded=False)
         return
     progress.message("starting the embedded platform...")
-    with embedded_platform(run_dir, seed_size=plan.seed_size) as target:
+
+    def stop_grace_s() -> float:
+        return 0.0 if interrupts.count > 1 else 10.0
+
+    with embedded_platform(run_dir, seed_size=plan.seed_size, stop_grace_s=stop_grace_s) as target:
         progress.message(f"platform ready at {target.base_url}")
         yield target
 
@@ -117,6 +124,9 @@ def _run_engine(
         engine.start()
         _watch(engine, plan, stats, clock_start, progress)
         result = engine.finish()
+    except BaseException:
+        engine.stop(force=True)  # its processes live in their own sessions: never leave them
+        raise
     finally:
         interrupts.engine = None
         monitor_result = monitor.stop()
@@ -194,12 +204,9 @@ def _summarize(
     )
 
 
-def _generator_cpu(stats: RunStats, monitored: object) -> float | None:
-    values = [stats.generator_cpu_percent_max]
-    value = getattr(monitored, "value", None)
-    if isinstance(value, int | float):
-        values.append(float(value))
-    known = [v for v in values if v is not None]
+def _generator_cpu(stats: RunStats, monitored: Measured | None) -> float | None:
+    """The busiest load-generator process: Locust's own report, or the monitor's psutil view."""
+    known = [v for v in (stats.generator_cpu_percent_max, monitored and monitored.value) if v]
     return max(known) if known else None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from loadlab.errors import UsageError
 from loadlab.results import Stage
 from loadlab.stages import parse_stages
-from loadlab.units import parse_duration
+from loadlab.units import format_duration, parse_duration
 
 DEFAULT_CONFIG_NAME = "loadlab.toml"
 _SCENARIO_KEYS = frozenset(
@@ -52,8 +52,10 @@ class Scenario:
 
     def profile_text(self) -> str:
         if self.stages:
-            return "stages " + ",".join(f"{s.duration_s:g}s:{s.target}" for s in self.stages)
-        return f"{self.users} users, spawn {self.spawn_rate:g}/s, {self.run_time_s:g}s"
+            parts = (f"{format_duration(s.duration_s)}:{s.target}" for s in self.stages)
+            return "stages " + ",".join(parts)
+        run_time = format_duration(self.run_time_s or 0.0)
+        return f"{self.users} users, spawn {self.spawn_rate:g}/s, {run_time}"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +131,11 @@ def _build_seeded_database(path: Path, size: str) -> None:
 
 @contextlib.contextmanager
 def embedded_platform(
-    run_dir: Path, *, seed_size: str = "default", ready_timeout_s: float = 60.0
+    run_dir: Path,
+    *,
+    seed_size: str = "default",
+    ready_timeout_s: float = 60.0,
+    stop_grace_s: Callable[[], float] = lambda: 10.0,
 ) -> Iterator[TargetInfo]:
     """Start the platform on a free loopback port; stop it on the way out, whatever happened.
 
@@ -141,12 +145,14 @@ def embedded_platform(
     with tempfile.TemporaryDirectory(prefix="loadlab-platform-") as scratch:
         database = Path(scratch) / "platform.db"
         shutil.copyfile(seeded_database(seed_size), database)
-        with _serve(database, run_dir / "platform.log", ready_timeout_s) as target:
+        with _serve(database, run_dir / "platform.log", ready_timeout_s, stop_grace_s) as target:
             yield target
 
 
 @contextlib.contextmanager
-def _serve(database: Path, log_path: Path, ready_timeout_s: float) -> Iterator[TargetInfo]:
+def _serve(
+    database: Path, log_path: Path, ready_timeout_s: float, stop_grace_s: Callable[[], float]
+) -> Iterator[TargetInfo]:
     port = free_port()
     admin_key = secrets.token_urlsafe(24)
     env = {
@@ -171,7 +177,7 @@ def _serve(database: Path, log_path: Path, ready_timeout_s: float) -> Iterator[T
             log_path=log_path,
         )
     finally:
-        stop_process_group(process, grace_s=10.0)
+        stop_process_group(process, grace_s=stop_grace_s())
 
 
 def _wait_ready(

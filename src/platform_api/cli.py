@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from platform_api.settings import Settings
 
@@ -109,12 +110,22 @@ def seed_command(size: str, seed_value: int) -> None:
         migrate(settings)
         database = create_database(settings)
     except Exception as exc:
-        click.echo(f"platform-api: cannot prepare the database: {exc}", err=True)
+        click.echo(f"platform-api: cannot prepare the database: {_first_line(exc)}", err=True)
         sys.exit(3)
     try:
         seed(database, size=size, seed_value=seed_value, report=click.echo)
+    except SQLAlchemyError as exc:
+        # Each part commits on its own, so the parts that finished are kept and a rerun resumes.
+        click.echo(f"platform-api: seeding failed: {_first_line(exc)}", err=True)
+        sys.exit(3)
     finally:
         database.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    """Driver errors span lines (statement, parameters, a link); the first one says what failed."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @main.command("cleanup")
@@ -137,9 +148,8 @@ def cleanup_command(run_id: str, as_json: bool) -> None:
     try:
         with database.transaction() as session:
             deleted = delete_test_run(session, run_id)
-    except Exception as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        click.echo(f"platform-api: cannot clean up run {run_id}: {reason}", err=True)
+    except SQLAlchemyError as exc:
+        click.echo(f"platform-api: cannot clean up run {run_id}: {_first_line(exc)}", err=True)
         sys.exit(3)
     finally:
         database.dispose()

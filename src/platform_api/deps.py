@@ -10,9 +10,10 @@ thread pool, and each such hop costs more than the work itself (see docs/benchma
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, ParamSpec, TypeVar
 
+import anyio
 from fastapi import Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,8 @@ from platform_api.settings import Settings
 from platform_api.telemetry import Telemetry
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def hash_api_key(api_key: str) -> str:
@@ -43,24 +46,66 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session: made on the event loop (a session does no I/O until its first
+    query, which `current_user` makes in its own thread), finished in one thread-pool hop."""
     database = get_database(request)
-    telemetry: Telemetry = request.app.state.telemetry
     factory = database.write_sessions if request.method in WRITE_METHODS else database.read_sessions
-    with factory() as session:
-        telemetry.pool_waiters.inc()
-        try:
-            # Take the connection now, so that pool waits are measured and fail fast.
-            with telemetry.pool_wait.time():
-                session.connection()
-        finally:
-            telemetry.pool_waiters.dec()
-        try:
-            yield session
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        await _finish(session, commit=False)
+        raise
+    await _finish(session, commit=True)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    if not session.in_transaction():
+        session.close()  # no connection held, so no I/O
+        return
+    # Shielded: a client that disconnects must not leave the connection checked out.
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_end_transaction, session, commit)
+
+
+def _end_transaction(session: Session, commit: bool) -> None:
+    try:
+        if commit:
             session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    finally:
+        session.close()  # rolls back whatever was not committed
+
+
+async def run_in_session(
+    session: Session, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run a service call from an `async def` route in one thread-pool hop, and end the request's
+    transaction in that same hop (commit on success, roll back on error), so that the session's
+    own exit has nothing left to do. Returned ORM objects stay loaded (`expire_on_commit=False`)."""
+
+    def call_and_end() -> T:
+        try:
+            result = func(*args, **kwargs)
+            session.commit()
+            return result
+        finally:
+            session.close()
+
+    # Once started, the thread runs to its end even if the client goes away: the transaction is
+    # always ended, and the session's exit closes whatever a cancelled request left open.
+    return await anyio.to_thread.run_sync(call_and_end)
+
+
+def _connect(request: Request, session: Session) -> None:
+    """Take the connection first, so that pool waits are measured and fail fast (503)."""
+    telemetry: Telemetry = request.app.state.telemetry
+    telemetry.pool_waiters.inc()
+    try:
+        with telemetry.pool_wait.time():
+            session.connection()
+    finally:
+        telemetry.pool_waiters.dec()
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -71,6 +116,7 @@ def current_user(request: Request, response: Response, session: DbSession) -> Us
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized()
+    _connect(request, session)
     user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(key.strip())))
     if user is None or user.disabled:
         raise Unauthorized("The API key is not valid or its account is disabled")

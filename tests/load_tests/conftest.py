@@ -1,46 +1,12 @@
-"""A real platform and real locust/k6 runs for the tests of load_tests/.
-
-Every run is shaped like a command of load_tests/README.md: it starts in load_tests/, finds
-`locust` and `k6` on the PATH (the project's virtualenv), and targets the test platform on a free
-loopback port instead of localhost:8000.
-"""
+"""The platform that the tests of load_tests/ run the suites against."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from platform_server import PlatformServer, running_platform
-
-LOAD_TESTS = Path(__file__).resolve().parents[2] / "load_tests"
-BIN = Path(sys.executable).parent
-RUN_TIMEOUT_S = 90
-METRIC_LINE = re.compile(
-    r'^platform_http_requests_total\{method="(?P<method>[^"]+)",route="(?P<route>[^"]+)",'
-    r'status="(?P<status>[^"]+)"\} (?P<value>[0-9.e+]+)$'
-)
-
-
-@dataclass(frozen=True)
-class Run:
-    """One finished locust or k6 process."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def explain(self) -> str:
-        out, err = self.stdout[-4000:], self.stderr[-6000:]
-        return f"exit {self.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
 @pytest.fixture(scope="session")
@@ -48,66 +14,3 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformServe
     """The platform with the small seed, shared by every test here (they run one at a time)."""
     with running_platform(tmp_path_factory.mktemp("load-tests-platform"), seed_size="small") as s:
         yield s
-
-
-def tool_env(platform: PlatformServer | None, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LOAD_TEST_")}
-    env.pop("PLATFORM_ADMIN_API_KEY", None)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    if platform is not None:
-        env["PLATFORM_ADMIN_API_KEY"] = platform.admin_key
-    env.update(extra)
-    return env
-
-
-def run_tool(args: Sequence[str], env: dict[str, str], logs: Path) -> Run:
-    """Run locust or k6 from load_tests/ as the README does; output goes to files in `logs`."""
-    logs.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = logs / f"{args[0]}.stdout", logs / f"{args[0]}.stderr"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        completed = subprocess.run(
-            list(args),
-            cwd=LOAD_TESTS,
-            env=env,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
-    return Run(
-        completed.returncode,
-        out_path.read_text(errors="replace"),
-        err_path.read_text(errors="replace"),
-    )
-
-
-def request_counts(platform: PlatformServer) -> Counter[tuple[str, str]]:
-    """(method, route) -> requests served so far, from the platform's own /metrics."""
-    text = httpx.get(f"{platform.base_url}/metrics", timeout=10).text
-    counts: Counter[tuple[str, str]] = Counter()
-    for line in text.splitlines():
-        if match := METRIC_LINE.match(line):
-            counts[(match["method"], match["route"])] += int(float(match["value"]))
-    return counts
-
-
-def served_between(
-    before: Counter[tuple[str, str]], after: Counter[tuple[str, str]]
-) -> Counter[tuple[str, str]]:
-    """Requests served between two snapshots, without the snapshots' own /metrics requests."""
-    served = after - before
-    del served[("GET", "/metrics")]
-    return served
-
-
-def delete_test_run(platform: PlatformServer, run_id: str) -> dict[str, int]:
-    """Delete a run's data; the counts say what was still there."""
-    response = httpx.delete(
-        f"{platform.base_url}/api/v1/admin/test-runs/{run_id}",
-        headers=platform.admin_headers(),
-        timeout=60,
-    )
-    response.raise_for_status()
-    deleted: dict[str, int] = response.json()["deleted"]
-    return deleted

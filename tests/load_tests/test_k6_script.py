@@ -8,10 +8,12 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+from tool_runs import delete_test_run, run_tool, tool_env
 
-from conftest import delete_test_run, run_tool, tool_env
 from platform_server import PlatformServer, free_port
 
 RAW_ID = re.compile(r"[0-9a-f]{32}")
@@ -29,7 +31,7 @@ def k6(platform_url: str, *options: str) -> list[str]:
     return ["k6", "run", "--quiet", "-e", f"BASE_URL={platform_url}", *options, "k6_script.js"]
 
 
-def points(results: Path, metric: str) -> list[dict[str, object]]:
+def points(results: Path, metric: str) -> list[dict[str, Any]]:
     """The data of every sample of one metric in k6's --out json file."""
     found = []
     with results.open() as handle:
@@ -42,13 +44,13 @@ def points(results: Path, metric: str) -> list[dict[str, object]]:
 
 def assert_every_check_passed(results: Path) -> None:
     checks = points(results, "checks")
-    failed = Counter(str(p["tags"]["check"]) for p in checks if p["value"] != 1)  # type: ignore[index]
+    failed = Counter(str(p["tags"]["check"]) for p in checks if p["value"] != 1)
     assert checks, "no check ran"
     assert not failed, failed
 
 
 def request_tags(results: Path, tag: str) -> set[str]:
-    return {str(p["tags"].get(tag)) for p in points(results, "http_reqs")}  # type: ignore[attr-defined]
+    return {str(p["tags"].get(tag)) for p in points(results, "http_reqs")}
 
 
 def test_configured_stages_shortened_pass_every_check_and_clean_up(
@@ -90,7 +92,7 @@ def test_vus_and_duration_replace_the_stages(platform: PlatformServer, tmp_path:
     names = request_tags(results, "name")
     assert "/api/v1/admin/metrics" in names or "/api/v1/auth/me" in names, names
     assert "/api/v1/datasets" in names, names
-    vus_max = max(float(p["value"]) for p in points(results, "vus_max"))  # type: ignore[arg-type]
+    vus_max = max(float(p["value"]) for p in points(results, "vus_max"))
     assert vus_max == 3
 
 
@@ -175,4 +177,40 @@ def test_exclude_tags_write_sends_only_get_requests(
     assert run.returncode == 0, run.explain()
     assert_every_check_passed(results)
     assert request_tags(results, "method") == {"GET"}
-    assert "/api/v1/admin/metrics" in request_tags(results, "name")
+    assert {"/api/v1/auth/me", "/api/v1/datasets"} <= request_tags(results, "name")
+
+
+@pytest.mark.parametrize(
+    ("scale", "targets", "total"),
+    [
+        pytest.param(
+            [],
+            {"platform_user": 80, "admin_user": 10, "heavy_user": 10},
+            "9m30s",
+            id="seed-load-test",
+        ),
+        pytest.param(
+            ["-e", "TIME_SCALE=0.01", "-e", "VU_SCALE=0.05"],
+            {"platform_user": 4, "admin_user": 1, "heavy_user": 1},
+            "5.7s",
+            id="shortened",
+        ),
+    ],
+)
+def test_configured_stages_are_the_seeds_load_test(
+    scale: list[str], targets: dict[str, int], total: str, tmp_path: Path
+) -> None:
+    run = run_tool(
+        ["k6", "inspect", "--execution-requirements", *scale, "k6_script.js"],
+        tool_env(None),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    inspected = json.loads(run.stdout)
+    peaks = {
+        name: max(s["target"] for s in sc["stages"]) for name, sc in inspected["scenarios"].items()
+    }
+    assert peaks == targets
+    assert inspected["totalDuration"] == total
+    assert inspected["thresholds"]["http_req_duration{kind:api}"] == ["p(95)<500", "p(99)<1000"]

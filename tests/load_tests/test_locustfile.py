@@ -7,7 +7,8 @@ import re
 import uuid
 from pathlib import Path
 
-from conftest import delete_test_run, request_counts, run_tool, served_between, tool_env
+from tool_runs import delete_test_run, request_counts, run_tool, served_between, tool_env
+
 from platform_server import PlatformServer
 
 ADMIN_ROUTES = {"/api/v1/admin/metrics", "/api/v1/admin/audit-logs", "/api/v1/admin/costs"}

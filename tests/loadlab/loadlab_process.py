@@ -55,19 +55,42 @@ class Finished:
         return data
 
 
-def run_loadlab(
+class Running:
+    """A loadlab process started in the background; `finish` waits for it (and kills on timeout)."""
+
+    def __init__(self, process: subprocess.Popen[str], results_dir: Path, timeout_s: float) -> None:
+        self.process = process
+        self.results_dir = results_dir
+        self.timeout_s = timeout_s
+
+    def finish(self) -> Finished:
+        try:
+            stdout, stderr = self.process.communicate(timeout=self.timeout_s)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.communicate()
+        return Finished(self.process.returncode, stdout, stderr, self.results_dir)
+
+
+def start_loadlab(
     args: list[str], *, env: dict[str, str], results_dir: Path, timeout_s: float = 90.0
-) -> Finished:
-    completed = subprocess.run(
+) -> Running:
+    process = subprocess.Popen(
         [*loadlab_command(), *args, "--results-dir", str(results_dir), "--no-progress"],
         env=env,
         cwd=REPO,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout_s,
-        check=False,
     )
-    return Finished(completed.returncode, completed.stdout, completed.stderr, results_dir)
+    return Running(process, results_dir, timeout_s)
+
+
+def run_loadlab(
+    args: list[str], *, env: dict[str, str], results_dir: Path, timeout_s: float = 90.0
+) -> Finished:
+    return start_loadlab(args, env=env, results_dir=results_dir, timeout_s=timeout_s).finish()
 
 
 def engine_totals(run_dir: Path, engine: str) -> tuple[int, int]:

@@ -7,7 +7,14 @@ import random
 
 import pytest
 
-from loadlab.histograms import OPEN_SECONDS, RunStats, new_histogram, to_us
+from loadlab.histograms import (
+    MAX_ENDPOINTS,
+    OPEN_SECONDS,
+    OTHER_ENDPOINT,
+    RunStats,
+    new_histogram,
+    to_us,
+)
 
 START = 1_700_000_000
 
@@ -73,3 +80,14 @@ def test_live_view_covers_recent_seconds() -> None:
     assert live.rps == 4.0
     assert live.requests == 40
     assert live.p95_ms == pytest.approx(3.0, rel=0.01)
+
+
+def test_endpoints_are_capped() -> None:
+    stats = RunStats(START)
+    for index in range(MAX_ENDPOINTS + 10):
+        stats.add_sample(START, "GET", f"/items/{index}", 1.0, failed=False)
+    totals, endpoints, *_ = stats.finish()
+    assert len(endpoints) == MAX_ENDPOINTS + 1
+    other = next(e for e in endpoints if (e.method, e.name) == OTHER_ENDPOINT)
+    assert other.requests == 10
+    assert totals.requests == MAX_ENDPOINTS + 10

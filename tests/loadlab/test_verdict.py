@@ -62,5 +62,7 @@ def test_saturation_is_flagged(cpu: float | None, cores: float, saturated: bool)
 
 def test_one_line_per_threshold_quotes_the_user() -> None:
     lines = threshold_lines([_result("pass"), _result("no_data")])
-    assert lines[0].startswith("PASS") and "p95 < 500ms" in lines[0] and "12 ms" in lines[0]
+    assert lines[0].startswith("PASS")
+    assert "p95 < 500ms" in lines[0]
+    assert "12 ms" in lines[0]
     assert lines[1].startswith("NO DATA")

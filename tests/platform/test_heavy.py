@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import io
+import os
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -15,7 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import BACKENDS, Account, start
-from platform_server import PlatformServer, running_platform
+from platform_api.db import create_database
+from platform_api.errors import GatewayTimeout
+from platform_api.heavy.analysis import complexity
+from platform_api.heavy.budget import Budget, database_budget
+from platform_api.settings import Settings
+from platform_server import POSTGRES_URL_ENV, PlatformServer, running_platform
 
 TEMPLATES = ["fastapi-service", "python-library", "cli-tool"]
 TINY_CODEBASE = {
@@ -199,16 +206,18 @@ def test_dataset_search_by_name(member: Account) -> None:
 @pytest.mark.parametrize(
     ("params", "status"),
     [
-        ({"min_value": 10, "max_value": 5}, 422),
+        ({"min_value": 10, "max_value": 5}, 200),
         ({"limit": 101}, 422),
         ({"cursor": "not-a-cursor"}, 422),
         ({"min_value": "nan"}, 422),
     ],
-    ids=["min-over-max", "limit-over", "bad-cursor", "nan"],
+    ids=["empty-range", "limit-over", "bad-cursor", "nan"],
 )
-def test_bad_dataset_searches(member: Account, params: dict[str, object], status: int) -> None:
+def test_dataset_search_parameters(member: Account, params: dict[str, object], status: int) -> None:
     response = member.get("/api/v1/datasets/default/search", params=params)
     assert response.status_code == status
+    if status == 200:
+        assert response.json() == {"items": [], "next_cursor": None}
 
 
 def test_unknown_dataset_is_404(client: httpx.Client, member: Account) -> None:
@@ -275,3 +284,56 @@ def test_past_the_budget_is_504(tmp_path: Path) -> None:
         assert error["code"] == "timeout"
         assert "PLATFORM_HEAVY_TIMEOUT_S" in error["message"]
         assert http.get("/health").status_code == 200
+
+
+SLOW_STATEMENTS = {
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+    "SELECT count(*) FROM (SELECT x FROM c LIMIT 1000000000)",
+    "postgresql": "SELECT pg_sleep(30)",
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_database_budget_cancels_a_slow_statement(tmp_path: Path, backend: str) -> None:
+    """The budget reaches into the database: a 30 s statement stops at 0.05 s, then 504."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'budget.db'}"
+    elif os.environ.get(POSTGRES_URL_ENV):
+        url = os.environ[POSTGRES_URL_ENV]
+    else:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV}")
+    database = create_database(Settings(database_url=url))
+    try:
+        with database.read_sessions() as session:
+            with pytest.raises(GatewayTimeout), database_budget(session, Budget(0.05)):
+                session.execute(sa.text(SLOW_STATEMENTS[backend]))
+            session.rollback()
+            # The connection is usable again and unbudgeted afterwards.
+            assert session.scalar(sa.text("SELECT 1")) == 1
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def f():\n    return 1\n", 1),
+        ("def f(x):\n    if x:\n        return 1\n    elif x > 2:\n        return 2\n", 3),
+        ("def f(a, b, c):\n    return a and b or c\n", 3),
+        ("def f(xs):\n    return [x for x in xs if x if x > 1]\n", 4),
+        ("def f(x):\n    try:\n        pass\n    except ValueError:\n        pass\n", 2),
+        ("def f(x):\n    while x:\n        x -= 1\n    return 1 if x else 2\n", 3),
+        ("def f(x):\n    match x:\n        case 1: pass\n        case _: pass\n", 3),
+        ("def f():\n    def g(x):\n        if x:\n            pass\n    return g\n", 1),
+        ("def f(x):\n    return lambda y: y if x else None\n", 2),
+        ("async def f(xs):\n    async for x in xs:\n        pass\n", 2),
+    ],
+    ids=[
+        "straight", "if-elif", "bool-ops", "comprehension", "except", "while-ternary", "match",
+        "nested-def-excluded", "lambda-included", "async-for",
+    ],
+)  # fmt: skip
+def test_cyclomatic_complexity(source: str, expected: int) -> None:
+    function = ast.parse(source).body[0]
+    assert isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
+    assert complexity(function) == expected

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from conftest import Account
+from platform_api.knowledge.search_cache import SearchCache
 
 
 def new_workspace(account: Account) -> str:
@@ -176,3 +177,43 @@ def test_knowledge_needs_a_key(client: httpx.Client, member: Account) -> None:
     ws = new_workspace(member)
     assert client.get(f"/api/v1/workspaces/{ws}/search", params={"q": "x"}).status_code == 401
     assert client.get(f"/api/v1/workspaces/{ws}/documents").status_code == 401
+
+
+def test_cache_drops_only_the_workspace_that_changed() -> None:
+    cache: SearchCache[str] = SearchCache(ttl_s=60)
+    cache.put(("ws1", "q", 10), "one", cache.generation("ws1"))
+    cache.put(("ws2", "q", 10), "two", cache.generation("ws2"))
+    cache.invalidate_workspace("ws1")
+    assert cache.get(("ws1", "q", 10)) is None
+    assert cache.get(("ws2", "q", 10)) == "two"
+
+
+def test_an_answer_computed_before_an_invalidation_is_not_cached() -> None:
+    cache: SearchCache[str] = SearchCache(ttl_s=60)
+    before = cache.generation("ws")
+    cache.invalidate_workspace("ws")  # a document arrived while the search ran
+    cache.put(("ws", "q", 10), "stale", before)
+    assert cache.get(("ws", "q", 10)) is None
+    cache.put(("ws", "q", 10), "fresh", cache.generation("ws"))
+    assert cache.get(("ws", "q", 10)) == "fresh"
+    stale_epoch = cache.generation("ws")
+    cache.clear()
+    cache.put(("ws", "q", 10), "stale", stale_epoch)
+    assert cache.get(("ws", "q", 10)) is None
+
+
+def test_the_least_recently_used_entry_goes_first() -> None:
+    cache: SearchCache[int] = SearchCache(ttl_s=60, max_entries=2)
+    for i in range(2):
+        cache.put(("ws", str(i), 10), i, cache.generation("ws"))
+    assert cache.get(("ws", "0", 10)) == 0  # now the most recently used
+    cache.put(("ws", "2", 10), 2, cache.generation("ws"))
+    assert cache.get(("ws", "1", 10)) is None
+    assert cache.get(("ws", "0", 10)) == 0
+    assert cache.get(("ws", "2", 10)) == 2
+
+
+def test_a_zero_ttl_disables_the_cache() -> None:
+    cache: SearchCache[str] = SearchCache(ttl_s=0)
+    cache.put(("ws", "q", 10), "x", cache.generation("ws"))
+    assert cache.get(("ws", "q", 10)) is None

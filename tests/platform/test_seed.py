@@ -104,18 +104,26 @@ def test_another_seed_gives_other_data(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "database_url", "expected"),
+    ("args", "database_url", "exit_code", "expected"),
     [
-        (["--size", "huge"], None, "'huge' is not one of"),
-        (["--seed", "many"], None, "'many' is not a valid integer"),
-        (["--size", "small"], "mysql://nope", "PLATFORM_DATABASE_URL"),
+        (["--size", "huge"], None, 2, "'huge' is not one of"),
+        (["--seed", "many"], None, 2, "'many' is not a valid integer"),
+        (["--size", "small"], "mysql://nope", 2, "PLATFORM_DATABASE_URL"),
+        (
+            ["--size", "small"],
+            "postgresql://postgres@127.0.0.1:1/none",
+            3,
+            "cannot prepare the database",
+        ),
     ],
-    ids=["unknown-size", "bad-seed", "unknown-database"],
+    ids=["unknown-size", "bad-seed", "unknown-database", "unreachable-database"],
 )
-def test_bad_input_is_one_line_and_exit_2(
-    tmp_path: Path, args: list[str], database_url: str | None, expected: str
+def test_bad_input_is_one_line_and_no_traceback(
+    tmp_path: Path, args: list[str], database_url: str | None, exit_code: int, expected: str
 ) -> None:
     result = run_seed(database_url or f"sqlite:///{tmp_path / 'x.db'}", *args)
-    assert result.returncode == 2
+    assert result.returncode == exit_code
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+    if exit_code == 3:
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import psutil
@@ -17,6 +16,7 @@ from platform_api.admin.schemas import (
     CostReport,
     FaultSettingsBody,
     GroupBy,
+    Moment,
     SystemMetrics,
     TestRunDeleted,
 )
@@ -38,7 +38,8 @@ router = APIRouter(
 )
 PROCESS_STATE = "admin_process"
 Paging = Annotated[PageParams, Depends(page_params)]
-Moment = Annotated[datetime | None, Query()]
+Since = Annotated[Moment, Query(description="Inclusive lower bound (ISO 8601; UTC without offset)")]
+Until = Annotated[Moment, Query(description="Exclusive upper bound (ISO 8601; UTC without offset)")]
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 
 
@@ -74,8 +75,8 @@ def list_audit_logs(
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     test_run_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: Moment = None,
-    until: Moment = None,
+    since: Since = None,
+    until: Until = None,
 ) -> Page[AuditLogRead]:
     rows, cursor = service.list_audit_logs(
         session,
@@ -114,8 +115,8 @@ def update_user(user_id: str, body: AdminUserUpdate, session: DbSession, ctx: Co
 def cost_report(
     session: DbSession,
     group_by: GroupBy = "workspace",
-    since: Moment = None,
-    until: Moment = None,
+    since: Since = None,
+    until: Until = None,
 ) -> CostReport:
     return service.cost_report(session, group_by=group_by, since=since, until=until)
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
-from platform_api.accounts.schemas import Role
+from platform_api.accounts.schemas import Email, Role
 
 GroupBy = Literal["workspace", "user", "day"]
+ISO_DATE_PREFIX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_8601_only(value: object) -> object:
+    # Pydantic would also read a bare number as Unix time; the schema promises date-time text.
+    if isinstance(value, str) and not ISO_DATE_PREFIX.match(value):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z")
+    return value
+
+
+Moment = Annotated[datetime | None, BeforeValidator(_iso_8601_only)]
 
 
 class Counts(BaseModel):
@@ -64,7 +75,7 @@ class AuditLogRead(BaseModel):
 class AdminUserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: Email
     name: str = Field(min_length=1, max_length=200)
     role: Role = "member"
 
@@ -73,7 +84,7 @@ class AdminUserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class CostGroup(BaseModel):

@@ -16,6 +16,7 @@ from platform_api.heavy.schemas import (
     DatasetRead,
     DatasetRowRead,
     ProjectGenerate,
+    SampleAnalysis,
     SampleList,
     SampleRead,
 )
@@ -105,6 +106,6 @@ def list_samples(session: DbSession, user: CurrentUser) -> SampleList:
 def analyse_codebase(
     body: AnalysisRequest, session: DbSession, user: CurrentUser, budget: RequestBudget
 ) -> AnalysisRead:
-    return service.analyse_codebase(
-        session, sample=body.sample, archive_base64=body.archive_base64, budget=budget
-    )
+    if isinstance(body, SampleAnalysis):
+        return service.analyse_sample(session, sample=body.sample, budget=budget)
+    return service.analyse_upload(session, archive_base64=body.archive_base64, budget=budget)

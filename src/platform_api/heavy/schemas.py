@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from platform_api.heavy.generator import MAX_FILES
 
@@ -53,17 +53,27 @@ class SampleList(BaseModel):
     items: list[SampleRead]
 
 
-class AnalysisRequest(BaseModel):
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+class SampleAnalysis(BaseModel):
+    """Analyse one of the samples that `GET /api/v1/analysis/samples` lists."""
+
     model_config = ConfigDict(extra="forbid")
 
-    sample: str | None = Field(None, min_length=1, max_length=64)
-    archive_base64: str | None = Field(None, min_length=1)
+    sample: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
-    @model_validator(mode="after")
-    def _exactly_one_source(self) -> AnalysisRequest:
-        if (self.sample is None) == (self.archive_base64 is None):
-            raise ValueError("give exactly one of sample and archive_base64")
-        return self
+
+class ArchiveAnalysis(BaseModel):
+    """Analyse an uploaded zip or tar.gz archive of Python files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    archive_base64: str = Field(min_length=4, pattern=BASE64_PATTERN)
+
+
+# Exactly one source: a body with both fields, or neither, matches no member and is a 422.
+AnalysisRequest = SampleAnalysis | ArchiveAnalysis
 
 
 class FunctionRead(BaseModel):

@@ -60,11 +60,6 @@ def search_dataset(
     budget: Budget,
 ) -> tuple[list[DatasetRow], str | None]:
     """Rows ordered by (value, id), walked with a keyset cursor: any page costs the same."""
-    if min_value is not None and max_value is not None and min_value > max_value:
-        raise ValidationFailed(
-            "min_value must not exceed max_value",
-            details=[{"loc": ["query", "max_value"], "msg": "must be at least min_value"}],
-        )
     if session.get(Dataset, dataset_id) is None:
         raise NotFound("Dataset not found; GET /api/v1/datasets lists them")
     stmt = select(DatasetRow).where(DatasetRow.dataset_id == dataset_id)
@@ -110,15 +105,18 @@ def list_samples(session: Session) -> list[Any]:
     )
 
 
-def analyse_codebase(
-    session: Session, *, sample: str | None, archive_base64: str | None, budget: Budget
-) -> AnalysisRead:
-    if sample is not None:
-        archive = session.scalar(select(CodeSample.archive).where(CodeSample.name == sample))
-        if archive is None:
-            raise NotFound(f"No sample named {sample}; GET /api/v1/analysis/samples lists them")
-    else:
-        archive = _decode_archive(archive_base64 or "")
+def analyse_sample(session: Session, *, sample: str, budget: Budget) -> AnalysisRead:
+    archive = session.scalar(select(CodeSample.archive).where(CodeSample.name == sample))
+    if archive is None:
+        raise NotFound(f"No sample named {sample}; GET /api/v1/analysis/samples lists them")
+    return _analyse(session, archive, budget)
+
+
+def analyse_upload(session: Session, *, archive_base64: str, budget: Budget) -> AnalysisRead:
+    return _analyse(session, _decode_archive(archive_base64), budget)
+
+
+def _analyse(session: Session, archive: bytes, budget: Budget) -> AnalysisRead:
     session.commit()  # nothing is written: release the lock before the CPU work
     figures = analysis.analyse_archive(archive, budget)
     return AnalysisRead(

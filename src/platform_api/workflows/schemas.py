@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_STEPS = 20
 MAX_SLEEP_S = 5.0
@@ -33,10 +33,18 @@ class LlmStep(_Step):
     prompt: str = Field(min_length=1, max_length=20_000)
     max_tokens: int = Field(ge=1, le=4096)
 
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _a_number(cls, value: object) -> object:
+        # JSON's 64.0 is an integer, but `true` and "64" are not token budgets.
+        if isinstance(value, bool | str):
+            raise ValueError("max_tokens must be an integer")
+        return value
+
 
 class SleepStep(_Step):
     type: Literal["sleep"]
-    seconds: float = Field(ge=0, le=MAX_SLEEP_S)
+    seconds: float = Field(ge=0, le=MAX_SLEEP_S, strict=True)  # no `false` seconds
 
 
 class FailStep(_Step):

@@ -1,0 +1,103 @@
+"""The seed's `k6 run --out influxdb=http://localhost:8086/k6 k6_script.js`, into a real influxd.
+
+The seed's URL names localhost:8086; the test starts its own InfluxDB 1.x on free loopback ports
+and gives k6 that URL instead.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tool_runs import run_tool, tool_env
+
+from platform_server import PlatformServer, free_port
+
+INFLUXD = shutil.which("influxd")
+
+pytestmark = pytest.mark.skipif(
+    INFLUXD is None, reason="influxd is not installed (apt-get install -y influxdb)"
+)
+
+
+def influx_config(root: Path, http_port: int, rpc_port: int) -> str:
+    return f"""
+reporting-disabled = true
+bind-address = "127.0.0.1:{rpc_port}"
+[meta]
+  dir = "{root}/meta"
+[data]
+  dir = "{root}/data"
+  wal-dir = "{root}/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:{http_port}"
+  log-enabled = false
+"""
+
+
+@pytest.fixture
+def influxdb(tmp_path: Path) -> Iterator[str]:
+    """A throwaway influxd; yields its base URL."""
+    assert INFLUXD is not None
+    http_port, rpc_port = free_port(), free_port()
+    config = tmp_path / "influxdb.conf"
+    config.write_text(influx_config(tmp_path, http_port, rpc_port))
+    base_url = f"http://127.0.0.1:{http_port}"
+    with (tmp_path / "influxd.log").open("wb") as log:
+        process = subprocess.Popen(
+            [INFLUXD, "run", "-config", str(config)], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, (tmp_path / "influxd.log").read_text()
+            try:
+                if httpx.get(f"{base_url}/ping", timeout=1).status_code == 204:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "influxd was not ready within 30 s"
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def influx_values(base_url: str, query: str) -> list[list[Any]]:
+    response = httpx.get(f"{base_url}/query", params={"db": "k6", "q": query}, timeout=10)
+    response.raise_for_status()
+    series = response.json()["results"][0].get("series", [])
+    return [row for one in series for row in one["values"]]
+
+
+def test_out_influxdb_stores_named_requests(
+    platform: PlatformServer, influxdb: str, tmp_path: Path
+) -> None:
+    options = ["--vus", "3", "--duration", "3s", "--out", f"influxdb={influxdb}/k6"]
+    run = run_tool(
+        ["k6", "run", "--quiet", "-e", f"BASE_URL={platform.base_url}", *options, "k6_script.js"],
+        tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
+        tmp_path,
+    )
+
+    assert run.returncode == 0, run.explain()
+    tags = influx_values(influxdb, 'SHOW TAG VALUES FROM http_reqs WITH KEY = "name"')
+    names = {row[1] for row in tags}
+    # what every user type requests first: PlatformUser, AdminUser, HeavyUser
+    assert {"/api/v1/workspaces", "/api/v1/auth/me", "/api/v1/datasets"} <= names, names
+    assert influx_values(influxdb, "SELECT count(value) FROM checks")[0][1] > 0
+    assert influx_values(influxdb, "SELECT count(value) FROM checks WHERE value = 0") == []

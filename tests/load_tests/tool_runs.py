@@ -1,0 +1,106 @@
+"""Real locust and k6 runs for the tests of load_tests/, and what the platform saw of them.
+
+Every run is shaped like a command of load_tests/README.md: it starts in load_tests/, finds
+`locust` and `k6` on the PATH (the project's virtualenv), and targets the test platform on a free
+loopback port instead of localhost:8000. (Not in conftest.py: test folders each have a conftest,
+and `from conftest import` would pick whichever was imported first.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from platform_server import PlatformServer
+
+LOAD_TESTS = Path(__file__).resolve().parents[2] / "load_tests"
+BIN = Path(sys.executable).parent
+RUN_TIMEOUT_S = 90
+METRIC_LINE = re.compile(
+    r'^platform_http_requests_total\{method="(?P<method>[^"]+)",route="(?P<route>[^"]+)",'
+    r'status="(?P<status>[^"]+)"\} (?P<value>[0-9.e+]+)$'
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished locust or k6 process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def explain(self) -> str:
+        out, err = self.stdout[-4000:], self.stderr[-6000:]
+        return f"exit {self.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
+
+
+def tool_env(platform: PlatformServer | None, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOAD_TEST_")}
+    env.pop("PLATFORM_ADMIN_API_KEY", None)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    if platform is not None:
+        env["PLATFORM_ADMIN_API_KEY"] = platform.admin_key
+    env.update(extra)
+    return env
+
+
+def run_tool(args: Sequence[str], env: dict[str, str], logs: Path) -> Run:
+    """Run locust or k6 from load_tests/ as the README does; output goes to files in `logs`."""
+    logs.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = logs / f"{args[0]}.stdout", logs / f"{args[0]}.stderr"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        completed = subprocess.run(
+            list(args),
+            cwd=LOAD_TESTS,
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            timeout=RUN_TIMEOUT_S,
+            check=False,
+        )
+    return Run(
+        completed.returncode,
+        out_path.read_text(errors="replace"),
+        err_path.read_text(errors="replace"),
+    )
+
+
+def request_counts(platform: PlatformServer) -> Counter[tuple[str, str]]:
+    """(method, route) -> requests served so far, from the platform's own /metrics."""
+    text = httpx.get(f"{platform.base_url}/metrics", timeout=10).text
+    counts: Counter[tuple[str, str]] = Counter()
+    for line in text.splitlines():
+        if match := METRIC_LINE.match(line):
+            counts[(match["method"], match["route"])] += int(float(match["value"]))
+    return counts
+
+
+def served_between(
+    before: Counter[tuple[str, str]], after: Counter[tuple[str, str]]
+) -> Counter[tuple[str, str]]:
+    """Requests served between two snapshots, without the snapshots' own /metrics requests."""
+    served = after - before
+    del served[("GET", "/metrics")]
+    return served
+
+
+def delete_test_run(platform: PlatformServer, run_id: str) -> dict[str, int]:
+    """Delete a run's data; the counts say what was still there."""
+    response = httpx.delete(
+        f"{platform.base_url}/api/v1/admin/test-runs/{run_id}",
+        headers=platform.admin_headers(),
+        timeout=60,
+    )
+    response.raise_for_status()
+    deleted: dict[str, int] = response.json()["deleted"]
+    return deleted
