@@ -44,7 +44,7 @@ BIN = Path(sys.executable).parent
 PEER_REFERENCE_RPS = 3_500.0  # the issue's figure for a bare FastAPI route on these machines
 GOALS_RPS = {"health": 3_000.0, "read": 1_500.0}
 GOAL_P95_MS = 50.0
-PEER_APP = '''"""A bare FastAPI app with one trivial route: the peer the platform is compared with."""
+PEER_APP = '''"""The bare FastAPI app with one trivial route that the platform is compared with."""
 
 from fastapi import FastAPI
 
@@ -372,10 +372,9 @@ def report(endpoints: list[Endpoint], figures: dict[str, Figures], args: argpars
         goal_text = f"≥ {goal:,.0f}" if goal else "-"
         scaled_text = f"≥ {goal * scale:,.0f}" if goal else "-"
         met = (goal is None or rps >= goal * scale) and p95 < GOAL_P95_MS
+        verdict = "meets" if met else "misses"
         if endpoint.name == "peer-health":
             verdict = "reference"
-        else:
-            verdict = "meets" if met else "misses"
         runs_text = " / ".join(f"{r:,.0f}" for r in fig.max_rps)
         lines.append(
             f"| {endpoint.label} | {rps:,.0f} | {runs_text} | {rps / peer_rps:.2f} | {goal_text} "
@@ -397,12 +396,21 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the database, logs and k6 summaries here (new directory)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench_platform: wrk is not installed; run `apt-get install -y wrk`", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp, ExitStack() as stack:
-        workdir = Path(tmp)
+    with ExitStack() as stack:
+        if args.workdir:
+            args.workdir.mkdir(parents=True)
+            workdir = args.workdir.resolve()
+        else:
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-platform-"))
+            )
         peer = start_peer(stack, workdir)
         platform = start_platform(stack, workdir)
         auth = {"Authorization": f"Bearer {member_key(platform)}"}

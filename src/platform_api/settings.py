@@ -45,7 +45,8 @@ class Settings(BaseSettings):
 
     # Database
     db_pool_size: int = Field(20, ge=1, le=500)
-    db_max_overflow: int = Field(10, ge=0, le=500)
+    # 20 + 25 covers AnyIO's 40 request threads plus the worker, so a healthy server never waits.
+    db_max_overflow: int = Field(25, ge=0, le=500)
     db_pool_timeout_s: float = Field(3.0, gt=0, le=60)
     sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600)
     migrate_on_startup: bool = True

@@ -13,13 +13,20 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from platform_server import free_port, stop
+from platform_server import (
+    POSTGRES_URL_ENV,
+    free_port,
+    postgres_database,
+    running_platform,
+    stop,
+)
 
 REPO = Path(__file__).parents[2]
 LOADLAB = Path(sys.executable).with_name("loadlab")
@@ -204,3 +211,34 @@ def wait_for_answer(base_url: str, process: subprocess.Popen[bytes]) -> None:
         except httpx.HTTPError:
             time.sleep(0.05)
     pytest.fail("http.server did not answer within 10 s")
+
+
+def test_postgresql_statistics_appear_with_db_url(tmp_path: Path) -> None:
+    if not os.environ.get(POSTGRES_URL_ENV):
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (set by .ci/run)")
+    usage = subprocess.run(
+        [str(LOADLAB), "run", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    if "--db-url" not in usage or "--target-pid" not in usage:
+        pytest.skip("loadlab run has no --db-url / --target-pid yet (the runner's options)")
+    with ExitStack() as stack:
+        database_url = stack.enter_context(postgres_database())
+        server = stack.enter_context(running_platform(tmp_path / "pg", database_url=database_url))
+        done, summary, _ = loadlab_run(
+            tmp_path,
+            "--host",
+            server.base_url,
+            "--target-pid",
+            str(server.pid),
+            "--db-url",
+            database_url,
+            "--threshold",
+            "pg_cache_hit_rate > 50%",
+            env={"PLATFORM_ADMIN_API_KEY": server.admin_key},
+        )
+    monitor = summary["monitor"]
+    assert monitor["sources"]["postgres"] == "ok", done.stderr
+    for name in ("pg_cache_hit_rate", "pg_waiting_locks", "pg_active_connections"):
+        assert any(s.get(name) is not None for s in monitor["samples"]), name
+    assert threshold(summary, "pg_cache_hit_rate > 50%")["measured"] is not None
+    assert monitor["summary"]["pg_cache_hit_rate_percent"] is not None

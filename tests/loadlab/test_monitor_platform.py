@@ -1,8 +1,9 @@
 """The monitor against the real platform under a few seconds of real load.
 
 Each test starts `platform-api serve` on a free port (tests/platform_server.py), drives it with
-httpx from a few threads, and watches it with a Monitor on the same clock. Fault injection
-(`PLATFORM_FAULT_*`) gives the leak and the CPU burn the thresholds must catch.
+httpx from a few threads, and watches it with a Monitor on the same clock, so exact figures
+(hit rates, error rates, routes) can be checked against the load that was sent. The leak and
+CPU-burn claims are tested through `loadlab run` in test_monitor_cli.py.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ import pytest
 
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult, write_samples_csv
 from platform_server import POSTGRES_URL_ENV, PlatformServer, postgres_database, running_platform
-
-SEED_CPU_LIMIT_PERCENT = 80.0  # load_tests/README.md: "CPU Usage: < 80%"
-SEED_MEMORY_GROWTH_LIMIT_BYTES = 100e6  # "Memory Growth: < 100MB over 10 minutes"
 
 
 @contextmanager
@@ -62,11 +60,10 @@ def watch(
     seconds: float,
     *,
     threads: int = 2,
-    cores: float | None = None,
     db_url: str | None = None,
 ) -> tuple[MonitorResult, list[str], list[int]]:
     warnings: list[str] = []
-    config = MonitorConfig(server.base_url, server.pid, db_url=db_url, cores=cores)
+    config = MonitorConfig(server.base_url, server.pid, db_url=db_url)
     clock_start = time.monotonic()
     monitor = Monitor(config, clock_start=clock_start, warn=warnings.append)
     monitor.start()
@@ -80,22 +77,6 @@ def watch(
     return result, warnings, statuses
 
 
-def skip_if_host_saturated_by_others(result: MonitorResult) -> None:
-    """A target cannot burn what the scheduler does not give it: on a host kept busy by other
-    processes (other test suites on a shared machine) the claim cannot be tested. This test's
-    own load threads count as "others", so the margin is a full core."""
-    others = [
-        (row["host_cpu_percent"] or 0) - (row["target_cpu_percent"] or 0)
-        for row in result.samples[1:]
-        if row.get("host_cpu_percent") is not None
-    ]
-    busy_others = sum(others) / len(others) if others else 0.0
-    if busy_others > 100:
-        pytest.skip(
-            f"other processes kept {busy_others:.0f} % of a core busy: the target was starved"
-        )
-
-
 def filled(result: MonitorResult, name: str) -> bool:
     return any(row.get(name) is not None for row in result.samples)
 
@@ -106,6 +87,7 @@ def test_a_run_against_the_platform_fills_every_series(tmp_path: Path) -> None:
     assert warnings == []
     assert result.sources == {"app": "ok", "system": "ok", "database": "ok"}
     assert statuses.count(200) > 20
+    assert result.cores == 1  # one uvicorn worker: Python on one core at a time
     expected = [
         "target_cpu_percent", "target_rss_bytes", "target_threads", "target_open_fds",
         "target_disk_read_bytes_per_s", "target_disk_write_bytes_per_s",
@@ -130,40 +112,6 @@ def test_a_run_against_the_platform_fills_every_series(tmp_path: Path) -> None:
     }
     rows = write_samples_csv(result, tmp_path / "monitor.csv").read_text().splitlines()
     assert len(rows) == len(result.samples) + 1
-
-
-def test_the_platforms_simulated_leak_fails_memory_growth(tmp_path: Path) -> None:
-    env = {"PLATFORM_FAULT_LEAK_BYTES_PER_REQUEST": "200000"}
-    with running_platform(tmp_path / "platform", env=env) as server:
-        result, _, statuses = watch(server, 4.2)
-    growth = result.aggregates(1.0, 4.0)["memory_growth"]
-    assert growth.value is not None, growth
-    assert growth.value > SEED_MEMORY_GROWTH_LIMIT_BYTES, growth.detail
-    assert "MB at start" in (growth.detail or "")
-    assert len(statuses) > 20
-
-
-def test_a_healthy_platform_passes_memory_growth(tmp_path: Path) -> None:
-    with running_platform(tmp_path / "platform") as server:
-        result, _, _ = watch(server, 4.2)
-    growth = result.aggregates(2.0, 4.0)["memory_growth"]
-    assert growth.value is not None
-    # A warm server may still grow a little; nowhere near a leak of 200 kB per request.
-    assert growth.value < 2e9, growth.detail
-
-
-def test_the_platforms_cpu_burn_fails_cpu(tmp_path: Path) -> None:
-    env = {"PLATFORM_FAULT_CPU_MS_PER_REQUEST": "30"}
-    with running_platform(tmp_path / "platform", env=env) as server:
-        # No cores given: one uvicorn worker runs Python on one core at a time, so the monitor's
-        # default is the one core it may use.
-        result, _, _ = watch(server, 4.2, threads=3)
-    assert result.cores == 1
-    cpu = result.aggregates(1.0, 4.0)["cpu"]
-    assert cpu.value is not None
-    if cpu.value <= SEED_CPU_LIMIT_PERCENT:
-        skip_if_host_saturated_by_others(result)
-    assert cpu.value > SEED_CPU_LIMIT_PERCENT, cpu.detail
 
 
 def test_postgresql_statistics_appear_when_the_platform_runs_on_postgresql(

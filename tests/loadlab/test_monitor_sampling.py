@@ -394,3 +394,22 @@ def test_default_cores_follow_what_the_target_can_use(
     host = float(len(os.sched_getaffinity(0)))
     assert cores == (min(expected, host) if expected is not None else host)
     assert default_cores(None) == float(os.cpu_count() or 1)
+
+
+def test_an_internal_error_stops_sampling_with_a_warning_not_a_crash() -> None:
+    def broken_pids() -> list[int]:
+        raise RuntimeError("engine has no pids yet")
+
+    warnings: list[str] = []
+    config = MonitorConfig("http://127.0.0.1:9", None, interval_s=0.5)
+    result = monitor_for(config, 0.7, warnings, generator_pids=broken_pids)
+    assert result.sources["monitor"] == (
+        "sampling stopped after an internal error: RuntimeError('engine has no pids yet')"
+    )
+    assert warnings[-1] == f"monitor: {result.sources['monitor']}"
+    assert result.aggregates(0.0, 1.0)["cpu"].value is None
+
+
+def test_a_bad_configuration_is_refused_with_every_problem() -> None:
+    with pytest.raises(ValueError, match="must start with http.*; monitor interval"):
+        Monitor(MonitorConfig("localhost:8000", None, interval_s=0), clock_start=0.0)

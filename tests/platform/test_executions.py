@@ -18,10 +18,36 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import BACKENDS, Account, register, start
+from platform_api.executions.steps import count_tokens, transform
 from platform_server import PlatformServer, running_platform
 
 FINAL = ("succeeded", "failed")
 PRICES = {"small": 0.0005, "medium": 0.003, "large": 0.015}
+
+
+@pytest.mark.parametrize(
+    ("operation", "text_in", "expected"),
+    [
+        ("uppercase", "Load test", "LOAD TEST"),
+        ("lowercase", "Load TEST", "load test"),
+        ("reverse", "abc", "cba"),
+        ("sha256", "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("word_count", "  one two\nthree ", "3"),
+        ("word_count", "", "0"),
+    ],
+    ids=["uppercase", "lowercase", "reverse", "sha256-empty", "word-count", "word-count-empty"],
+)
+def test_transform_operations(operation: str, text_in: str, expected: str) -> None:
+    assert transform(operation, text_in) == expected
+
+
+@pytest.mark.parametrize(
+    ("text_in", "tokens"),
+    [("", 0), ("one", 2), ("one two three", 4), ("a " * 10, 13)],
+    ids=["empty", "one-word", "three-words", "ten-words"],
+)
+def test_tokens_are_words_times_1_3_rounded_up(text_in: str, tokens: int) -> None:
+    assert count_tokens(text_in) == tokens
 
 
 def new_workflow(account: Account, steps: list[dict[str, Any]]) -> tuple[str, str]:

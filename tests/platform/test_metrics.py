@@ -82,7 +82,7 @@ def test_routes_are_labelled_by_template(client: httpx.Client, member: Account) 
 
 
 def test_queue_depth_follows_the_executions(client: httpx.Client, member: Account) -> None:
-    _, workflow_id = new_workflow(member, [{"type": "sleep", "name": "nap", "seconds": 1.5}])
+    _, workflow_id = new_workflow(member, [{"type": "sleep", "name": "nap", "seconds": 1}])
     for _ in range(3):
         run(member, workflow_id)
     # Two worker threads: two running, one waiting.

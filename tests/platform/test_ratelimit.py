@@ -12,9 +12,35 @@ import pytest
 import redis
 
 from conftest import register
+from platform_api.ratelimit import InProcessRateLimiter, split_key_prefix
 from platform_server import running_platform
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://h:6379/0", ("redis://h:6379/0", "platform:ratelimit:")),
+        ("redis://h:6379/0?key_prefix=t1:", ("redis://h:6379/0", "t1:")),
+        (
+            "redis://h/1?socket_keepalive=true&key_prefix=x",
+            ("redis://h/1?socket_keepalive=true", "x"),
+        ),
+    ],
+    ids=["default-prefix", "own-prefix", "other-options-kept"],
+)
+def test_the_key_prefix_comes_out_of_the_redis_url(url: str, expected: tuple[str, str]) -> None:
+    assert split_key_prefix(url) == expected
+
+
+def test_the_in_process_bucket_allows_the_burst_then_refuses() -> None:
+    limiter = InProcessRateLimiter()
+    decisions = [limiter.hit("k", rate_per_s=0.001, burst=3) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions] == [2, 1, 0, 0]
+    assert decisions[3].headers()["Retry-After"] == str(1000)
+    assert limiter.hit("other", rate_per_s=0.001, burst=3).allowed
 
 
 def test_over_the_limit_is_429_with_retry_after(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_acknowledged_writes_survive_kill_9(backend: str, tmp_path: Path) -> Non
         with httpx.Client(base_url=first.base_url, timeout=10) as http:
             member = register(http)
             created = set()
-            for index in range(40):
+            for index in range(25):
                 response = member.post("/api/v1/workspaces", json={"name": f"durable-{index}"})
                 assert response.status_code == 201, response.text
                 created.add(response.json()["id"])

@@ -60,6 +60,7 @@ class Monitor:
         self._healths: dict[str, SourceHealth] = {}
         self._app: AppSampler | None = None
         self._crash: str | None = None
+        self._cores: float | None = None
 
     def start(self) -> None:
         """Return at once; the baselines and every sample are taken in the thread."""
@@ -86,7 +87,7 @@ class Monitor:
                 interval_s=self.config.interval_s,
                 sources=sources,
                 samples=samples,
-                cores=self.config.cores or default_cores(self.config.target_pid),
+                cores=self._cores or default_cores(self.config.target_pid),
                 routes=self._app.routes() if self._app is not None else (),
                 counters=tuple(self._counters[:keep]),
                 histograms=tuple(self._histograms[:keep]),
@@ -94,12 +95,14 @@ class Monitor:
         return self._result
 
     def _run(self) -> None:
-        config = self.config
-        sources = _Sources(config, self._generator_pids)
-        self._app = sources.app
-        with self._lock:
-            self._healths = sources.healths()
+        sources: _Sources | None = None
         try:
+            sources = _Sources(self.config, self._generator_pids)
+            self._app = sources.app
+            with self._lock:
+                self._healths = sources.healths()
+            # While the target surely runs, with all its workers started.
+            self._cores = self.config.cores or default_cores(self.config.target_pid)
             last = time.monotonic()
             _, cumulative = sources.read(last, None)  # the baseline the first rates start from
             self._record(None, cumulative)
@@ -114,7 +117,8 @@ class Monitor:
                 self._crash = f"sampling stopped after an internal error: {exc!r}"
             self._warn(f"monitor: {self._crash}")
         finally:
-            sources.close()
+            if sources is not None:
+                sources.close()
 
     def _next_tick(self) -> float:
         interval = self.config.interval_s

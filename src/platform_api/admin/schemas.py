@@ -73,7 +73,7 @@ class AuditLogRead(BaseModel):
 
 
 class AdminUserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     email: Email
     name: str = Field(min_length=1, max_length=200)
@@ -81,7 +81,7 @@ class AdminUserCreate(BaseModel):
 
 
 class AdminUserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Role | None = None
     disabled: StrictBool | None = None
@@ -105,7 +105,7 @@ class CostReport(BaseModel):
 class FaultSettingsBody(BaseModel):
     """The body of `PUT /api/v1/admin/faults`: strict, unlike the environment-read settings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     latency_ms: float = Field(0.0, ge=0, le=60_000)
     latency_jitter_ms: float = Field(0.0, ge=0, le=60_000)

@@ -13,7 +13,7 @@ TemplateName = Literal["fastapi-service", "python-library", "cli-tool"]
 
 
 class ProjectGenerate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,49}$", description="A Python package name")
     template: TemplateName
@@ -59,7 +59,7 @@ BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 class SampleAnalysis(BaseModel):
     """Analyse one of the samples that `GET /api/v1/analysis/samples` lists."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     sample: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -67,7 +67,7 @@ class SampleAnalysis(BaseModel):
 class ArchiveAnalysis(BaseModel):
     """Analyse an uploaded zip or tar.gz archive of Python files."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     archive_base64: str = Field(min_length=4, pattern=BASE64_PATTERN)
 

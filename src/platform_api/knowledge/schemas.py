@@ -12,7 +12,7 @@ Tag = Annotated[str, Field(min_length=1, max_length=50)]
 
 
 class DocumentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     title: str = Field(min_length=1, max_length=500)
     content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
