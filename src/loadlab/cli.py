@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,8 +24,33 @@ from loadlab.errors import (
 )
 from loadlab.plan import Options, resolve_plan
 from loadlab.progress import Progress
+from loadlab.reports import InfluxTarget, ReportError, parse_influx_target, write_reports
 from loadlab.results import RunSummary
 from loadlab.scenarios import load_config
+
+
+def _influx_options(command: Callable[..., int]) -> Callable[..., int]:
+    """`--influxdb URL` and its companions (docs/reports.md), shared by `run` and `report`."""
+    options = [
+        click.option("--influxdb", default=None, help="Also send the results to InfluxDB at URL."),
+        click.option("--influxdb-token", default=None, envvar="LOADLAB_INFLUXDB_TOKEN"),
+        click.option("--influxdb-org", default=None),
+        click.option("--influxdb-bucket", default=None),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _influx_target(values: dict[str, Any]) -> InfluxTarget | None:
+    url = values.pop("influxdb", None)
+    token = values.pop("influxdb_token", None)
+    org = values.pop("influxdb_org", None)
+    bucket = values.pop("influxdb_bucket", None)
+    if url is None:
+        return None
+    return parse_influx_target(url, token=token, org=org, bucket=bucket)
+
 
 _CONFIG = click.option(
     "--config",
@@ -76,14 +102,16 @@ def cli(debug: bool) -> None:
 )
 @click.option("--keep-raw", is_flag=True, hidden=True, help="Keep every raw sample (for tests).")
 @click.option("--no-progress", is_flag=True, help="No live progress lines.")
+@_influx_options
 @_CONFIG
-def run(scenario: str, config: Path | None, no_progress: bool, **values: object) -> int:
+def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) -> int:
     """Run SCENARIO (see `loadlab scenarios`) and judge it; the exit code is the verdict."""
     from loadlab.runner import execute, print_verdict
 
-    options = Options(**{key: value for key, value in values.items() if value is not None})  # type: ignore[arg-type]
+    influxdb = _influx_target(values)
+    options = Options(**{key: value for key, value in values.items() if value is not None})
     plan = resolve_plan(load_config(config), scenario, options)
-    outcome = execute(plan, Progress(sys.stderr, enabled=not no_progress))
+    outcome = execute(plan, Progress(sys.stderr, enabled=not no_progress), influxdb=influxdb)
     print_verdict(outcome)
     return outcome.summary.verdict.exit_code
 
@@ -102,9 +130,10 @@ def scenarios(config: Path | None) -> int:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
-def report(run_dir: Path) -> int:
+@_influx_options
+def report(run_dir: Path, **values: Any) -> int:
     """Render every report again from RUN_DIR/summary.json."""
-    from loadlab.reports import write_reports
+    influxdb = _influx_target(values)
 
     try:
         summary = RunSummary.read(run_dir)
@@ -116,19 +145,21 @@ def report(run_dir: Path) -> int:
         raise UsageError(
             f"{run_dir}/summary.json cannot be read: {error}", hint="re-run the test"
         ) from None
-    for path in write_reports(summary, run_dir):
+    for path in write_reports(summary, run_dir, influxdb=influxdb):
         click.echo(str(path))
     return 0
 
 
 @cli.command("history")
-@click.option(
-    "--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True
-)
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None, help="As for `run`.")
 @click.option("--scenario", default=None, help="Only this scenario.")
 @click.option("-n", "--limit", type=int, default=20, show_default=True, help="Newest runs shown.")
-def history_command(results_dir: Path, scenario: str | None, limit: int) -> int:
+@_CONFIG
+def history_command(
+    results_dir: Path | None, scenario: str | None, limit: int, config: Path | None
+) -> int:
     """List past runs, newest last, so a regression stands out."""
+    results_dir = results_dir or Path(load_config(config).results_dir)
     entries = [e for e in history.read(results_dir) if scenario is None or e.scenario == scenario]
     if not entries:
         click.echo(f"no runs recorded in {results_dir / history.HISTORY_FILE}")
@@ -155,6 +186,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         click.echo(f"loadlab: error: {error.one_line()}", err=True)
+        code = error.exit_code
+    except ReportError as error:
+        if debug:
+            traceback.print_exc()
+        hint = f"; {error.hint}" if error.hint else ""
+        click.echo(f"loadlab: error: {error}{hint}", err=True)
         code = error.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("loadlab: interrupted", err=True)

@@ -223,6 +223,10 @@ class RunStats:
         )
         return totals, endpoints, errors, self._timeline(), duration_s
 
+    def load_started_s(self) -> float:
+        """Seconds from the start of the clock to the first response (the engine's start-up)."""
+        return float(self._first_load or 0)
+
     def duration_s(self) -> float:
         """From the first to the last second with a response."""
         if self._first_load is None or self._last_load is None:

@@ -82,7 +82,7 @@ class RunPlan:
             stages=self.stages,
             tags=self.tags,
             exclude_tags=self.exclude_tags,
-            script=str(self.script),
+            script=_shown(self.script),
             workers=self.workers,
         )
 
@@ -185,6 +185,14 @@ def _script(engine: str, config: Config, options: Options, problems: list[str]) 
     if engine in ENGINES and not path.is_file():
         problems.append(f"{flag} {text} not found (run from the repository root or give {flag})")
     return path.resolve()
+
+
+def _shown(path: Path) -> str:
+    """Relative to the current directory when inside it, as the user would type it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _split(text: str) -> tuple[str, ...]:

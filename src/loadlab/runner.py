@@ -25,7 +25,7 @@ from loadlab.histograms import RunStats
 from loadlab.monitor import SAMPLES_CSV, Monitor, MonitorConfig, MonitorResult, write_samples_csv
 from loadlab.plan import RunPlan
 from loadlab.progress import Progress
-from loadlab.reports import ReportError, write_reports
+from loadlab.reports import InfluxTarget, ReportError, write_reports
 from loadlab.results import RunSummary, Target
 from loadlab.stages import steady_window
 from loadlab.target import TargetInfo, check_reachable, embedded_platform
@@ -69,7 +69,9 @@ class _Interrupts:
             signal.signal(signal.SIGTERM, previous_term)
 
 
-def execute(plan: RunPlan, progress: Progress) -> RunOutcome:
+def execute(
+    plan: RunPlan, progress: Progress, *, influxdb: InfluxTarget | None = None
+) -> RunOutcome:
     check_available(plan.engine)
     if plan.host is not None:
         check_reachable(plan.host)
@@ -81,7 +83,7 @@ def execute(plan: RunPlan, progress: Progress) -> RunOutcome:
         if interrupts.count:
             raise Interrupted("interrupted before the load started", hint="nothing was measured")
         summary = _run_engine(plan, target, run_id, run_dir, started, interrupts, progress)
-    return _finish(plan, summary, run_dir)
+    return _finish(plan, summary, run_dir, influxdb)
 
 
 @contextlib.contextmanager
@@ -162,7 +164,8 @@ def _summarize(
     interrupted: bool,
 ) -> RunSummary:
     totals, endpoints, errors, timeline, duration_s = stats.finish()
-    steady_from_s, steady_to_s = steady_window(plan.stages)
+    # The stages count from the first user; the monitor's clock from the engine's launch.
+    steady_from_s, steady_to_s = (t + stats.load_started_s() for t in steady_window(plan.stages))
     aggregates = monitor_result.aggregates(steady_from_s, steady_to_s)
     thresholds = evaluate(
         plan.thresholds, totals=totals, endpoints=endpoints, aggregates=aggregates
@@ -210,11 +213,13 @@ def _generator_cpu(stats: RunStats, monitored: Measured | None) -> float | None:
     return max(known) if known else None
 
 
-def _finish(plan: RunPlan, summary: RunSummary, run_dir: Path) -> RunOutcome:
+def _finish(
+    plan: RunPlan, summary: RunSummary, run_dir: Path, influxdb: InfluxTarget | None
+) -> RunOutcome:
     summary.write(run_dir)
     problem = None
     try:
-        write_reports(summary, run_dir)
+        write_reports(summary, run_dir, influxdb=influxdb)
     except ReportError as error:
         problem = f"{error}; {error.hint}" if error.hint else str(error)
     history.append(plan.results_dir, summary, run_dir)

@@ -153,21 +153,14 @@ def embedded_platform(
 def _serve(
     database: Path, log_path: Path, ready_timeout_s: float, stop_grace_s: Callable[[], float]
 ) -> Iterator[TargetInfo]:
-    port = free_port()
     admin_key = secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "PLATFORM_DATABASE_URL": f"sqlite:///{database}",
         "PLATFORM_ADMIN_API_KEY": admin_key,
     }
-    command = [*platform_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    process, base_url = _start_on_free_port(env, log_path, ready_timeout_s)
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_ready(process, base_url, log_path, ready_timeout_s)
         yield TargetInfo(
             base_url=base_url,
             embedded=True,
@@ -178,6 +171,33 @@ def _serve(
         )
     finally:
         stop_process_group(process, grace_s=stop_grace_s())
+
+
+def _start_on_free_port(
+    env: dict[str, str], log_path: Path, ready_timeout_s: float, attempts: int = 3
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Another process may take the free port before the platform binds it: then try another."""
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        command = [*platform_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(process, base_url, log_path, ready_timeout_s)
+        except TargetError:
+            exited_early = process.poll() is not None
+            stop_process_group(process, grace_s=5.0)
+            if exited_early and attempt < attempts:
+                continue
+            raise
+        except BaseException:
+            stop_process_group(process, grace_s=0.0)
+            raise
+        return process, base_url
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _wait_ready(
@@ -192,7 +212,8 @@ def _wait_ready(
                     hint=f"see {log_path}",
                 )
             with contextlib.suppress(httpx.HTTPError):
-                if client.get(base_url + READY_PATH).status_code == 200:
+                ready = client.get(base_url + READY_PATH).status_code == 200
+                if ready and process.poll() is None:  # not another server on a reused port
                     return
             time.sleep(0.1)
     raise TargetError(

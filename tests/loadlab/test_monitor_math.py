@@ -7,7 +7,7 @@ import math
 import pytest
 
 from loadlab.monitor import MonitorConfig, MonitorResult, aggregate_names
-from loadlab.monitor.aggregates import least_squares_slope, percentile, steady_window
+from loadlab.monitor.aggregates import least_squares_slope, steady_window
 from loadlab.monitor.database import hit_rate, libpq_url, redact
 from loadlab.monitor.health import SourceHealth
 from loadlab.monitor.prometheus import Buckets, bucket_delta, bucket_quantile, parse_metrics
@@ -69,19 +69,6 @@ def test_bucket_delta(now: Buckets, before: Buckets | None, expected: Buckets) -
 def test_least_squares_slope(xs: list[float], ys: list[float], expected: float | None) -> None:
     found = least_squares_slope(xs, ys)
     assert found == (pytest.approx(expected) if expected is not None else None)
-
-
-@pytest.mark.parametrize(
-    ("values", "q", "expected"),
-    [
-        pytest.param([1, 2, 3, 4, 5], 0.5, 3.0, id="median"),
-        pytest.param([5, 1, 4, 2, 3], 1.0, 5.0, id="max-unsorted"),
-        pytest.param([10, 20], 0.95, 19.5, id="interpolated"),
-        pytest.param([], 0.5, None, id="empty"),
-    ],
-)
-def test_percentile(values: list[float], q: float, expected: float | None) -> None:
-    assert percentile(values, q) == expected
 
 
 @pytest.mark.parametrize(

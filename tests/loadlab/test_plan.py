@@ -73,7 +73,8 @@ def test_plan_carries_options(tmp_path: Path) -> None:
     assert (plan.engine, plan.host, plan.workers) == ("k6", "http://127.0.0.1:9", 1)
     assert (plan.tags, plan.exclude_tags) == (("read", "write"), ("heavy",))
     assert [t.expression for t in plan.thresholds] == ["p95 < 1s"]
-    assert plan.info().script == K6_SCRIPT
+    assert Path(plan.info().script).resolve() == Path(K6_SCRIPT)
+    assert plan.script.is_absolute()
 
 
 @pytest.mark.parametrize(

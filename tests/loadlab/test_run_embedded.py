@@ -213,3 +213,18 @@ def test_second_interrupt_stops_everything_at_once(cache_dir: Path, tmp_path: Pa
     assert process.returncode == 4
     _, alive = psutil.wait_procs(started, timeout=10)
     assert alive == []
+
+
+def test_platform_that_cannot_start_exits_3(cache_dir: Path, tmp_path: Path) -> None:
+    finished = run_loadlab(
+        ["run", "smoke", *suite_args("k6")],
+        env=base_env(cache_dir, PLATFORM_RATE_LIMIT_BURST="0"),  # refused by the platform
+        results_dir=tmp_path,
+        timeout_s=60,
+    )
+    assert finished.code == 3, finished.stderr
+    errors = [line for line in finished.stderr.splitlines() if line.startswith("loadlab:")]
+    assert len(errors) == 1
+    assert "embedded platform exited" in errors[0]
+    assert "platform.log" in errors[0]
+    assert "Traceback" not in finished.stderr

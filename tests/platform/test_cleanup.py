@@ -181,6 +181,19 @@ def test_cli_cleanup_removes_the_run_and_reports_counts(
     assert data.bystander.get(f"/api/v1/workspaces/{data.untagged_workspace}").status_code == 200
 
 
+def test_cli_reports_zero_for_an_unknown_run(server: PlatformServer) -> None:
+    result = subprocess.run(
+        [str(BIN / "platform-api"), "cleanup", "--run", f"never-{uuid.uuid4().hex[:8]}"],
+        env={**os.environ, "PLATFORM_DATABASE_URL": server.database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "deleted 0 users, 0 workspaces" in result.stdout
+
+
 def test_cli_refuses_a_bad_run_id(server: PlatformServer) -> None:
     result = subprocess.run(
         [str(BIN / "platform-api"), "cleanup", "--run", "no spaces/allowed"],

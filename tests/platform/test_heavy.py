@@ -257,10 +257,20 @@ def test_analysis_of_the_seeded_samples(member: Account) -> None:
         ({"archive_base64": "***"}, 422),
         ({"archive_base64": base64.b64encode(b"plain text").decode()}, 422),
         ({"archive_base64": base64.b64encode(b"PK\x03\x04broken").decode()}, 422),
+        ({"archive_base64": base64.b64encode(b"\x1f\x8b\x08\x00" + b"junk" * 9).decode()}, 422),
         ({"sample": "no-such-sample"}, 404),
         ({"sample": "platform-small", "deep": True}, 422),
     ],
-    ids=["neither", "both", "bad-base64", "not-an-archive", "broken-zip", "unknown", "extra"],
+    ids=[
+        "neither",
+        "both",
+        "bad-base64",
+        "not-an-archive",
+        "broken-zip",
+        "broken-gzip",
+        "unknown",
+        "extra",
+    ],
 )
 def test_bad_analysis_requests(member: Account, body: dict[str, object], status: int) -> None:
     response = member.post("/api/v1/analysis/codebase", json=body)
@@ -337,3 +347,13 @@ def test_cyclomatic_complexity(source: str, expected: int) -> None:
     function = ast.parse(source).body[0]
     assert isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
     assert complexity(function) == expected
+
+
+def test_nesting_too_deep_for_the_parser_is_a_syntax_error(member: Account) -> None:
+    deep = "x = " + "-" * 200_000 + "1\n"
+    archive = zip_archive({"deep.py": deep, "ok.py": "def f():\n    return 1\n"})
+    body = {"archive_base64": base64.b64encode(archive).decode()}
+    response = member.post("/api/v1/analysis/codebase", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["syntax_errors"] == 1
+    assert response.json()["functions"] == 1

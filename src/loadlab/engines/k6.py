@@ -39,7 +39,7 @@ EXTERNAL_ABORT = 105
 Point = tuple[int, str, str, float, bool, str | None] | tuple[str, int, int]
 
 
-class _EpochSeconds:
+class EpochSeconds:
     """k6 writes RFC 3339 times with nanoseconds; parsing each is slow, so seconds are cached."""
 
     def __init__(self) -> None:
@@ -58,7 +58,7 @@ class _EpochSeconds:
 
 
 def _read_points(pipe: Path, points: queue.SimpleQueue[Point | None], raw: Path | None) -> None:
-    epoch = _EpochSeconds()
+    epoch = EpochSeconds()
     raw_file: IO[str] | None = open(raw, "w") if raw else None  # noqa: SIM115
     try:
         with open(pipe, encoding="utf-8") as stream:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from loadlab.monitor.prometheus import Buckets, bucket_delta, bucket_quantile
-from loadlab.monitor.series import SERIES_BY_NAME, SPECIAL_AGGREGATES, unit_of
+from loadlab.monitor.series import SERIES_BY_NAME, unit_of
 from loadlab.units import Measured
 
 SampleRow = Mapping[str, float | None]
@@ -24,7 +24,7 @@ MB = 1_000_000
 
 @dataclass(frozen=True)
 class Window:
-    """The steady phase: samples indices, their bounds, and the cumulative readings at both ends."""
+    """The steady phase: its bounds and the indices of the samples inside it."""
 
     from_s: float
     to_s: float
@@ -58,17 +58,6 @@ def least_squares_slope(xs: Sequence[float], ys: Sequence[float]) -> float | Non
     if sxx == 0:
         return None
     return math.fsum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-quantile (0..1) of sample values, linear between closest ranks."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = q * (len(ordered) - 1)
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def series_values(
@@ -122,7 +111,6 @@ def compute(inputs: Inputs, from_s: float, to_s: float) -> dict[str, Measured]:
         ("pg_cache_hit_rate", "pg_blks_hit", "pg_blks_read", "postgres", False),
     ):
         found[name] = _ratio(inputs, window, part, rest, source, is_error)
-    assert set(SPECIAL_AGGREGATES) <= set(found)
     return found
 
 

@@ -138,40 +138,42 @@ class AppSampler:
         if self._first is None or self._last is None:
             return ()
         (start, first), (end, last) = self._first, self._last
-        elapsed = end - start
         found = []
-        for (method, route), _ in sorted(last.groups(REQUESTS, ("method", "route")).items()):
-            if route == self._metrics_path:
-                continue
-
-            def mine(labels: Labels, m: str = method, r: str = route) -> bool:
-                return labels.get("method") == m and labels.get("route") == r
-
-            def mine_failed(labels: Labels, m: str = method, r: str = route) -> bool:
-                return mine(labels, m, r) and labels.get("status", "").startswith("5")
-
-            requests = (last.total(REQUESTS, mine) or 0.0) - (first.total(REQUESTS, mine) or 0.0)
-            errors = (last.total(REQUESTS, mine_failed) or 0.0) - (
-                first.total(REQUESTS, mine_failed) or 0.0
-            )
-            if requests <= 0:
-                continue
-            now_b = last.buckets(DURATION, mine) or ()
-            window = bucket_delta(now_b, first.buckets(DURATION, mine))
-            found.append(
-                RouteStats(
-                    method=method,
-                    route=route,
-                    requests=int(requests),
-                    errors=int(errors),
-                    rps=requests / elapsed if elapsed > 0 else 0.0,
-                    error_rate=errors / requests,
-                    p50_ms=_ms(bucket_quantile(0.5, window)),
-                    p95_ms=_ms(bucket_quantile(0.95, window)),
-                    p99_ms=_ms(bucket_quantile(0.99, window)),
-                )
-            )
+        for method, route in sorted(last.groups(REQUESTS, ("method", "route"))):
+            if route != self._metrics_path:
+                stats = _route_stats(first, last, method, route, end - start)
+                if stats is not None:
+                    found.append(stats)
         return tuple(found)
+
+
+def _route_stats(
+    first: Scrape, last: Scrape, method: str, route: str, elapsed_s: float
+) -> RouteStats | None:
+    def mine(labels: Labels) -> bool:
+        return labels.get("method") == method and labels.get("route") == route
+
+    def mine_failed(labels: Labels) -> bool:
+        return mine(labels) and labels.get("status", "").startswith("5")
+
+    requests = (last.total(REQUESTS, mine) or 0.0) - (first.total(REQUESTS, mine) or 0.0)
+    if requests <= 0:
+        return None
+    errors = (last.total(REQUESTS, mine_failed) or 0.0) - (
+        first.total(REQUESTS, mine_failed) or 0.0
+    )
+    window = bucket_delta(last.buckets(DURATION, mine) or (), first.buckets(DURATION, mine))
+    return RouteStats(
+        method=method,
+        route=route,
+        requests=int(requests),
+        errors=int(errors),
+        rps=requests / elapsed_s if elapsed_s > 0 else 0.0,
+        error_rate=errors / requests,
+        p50_ms=_ms(bucket_quantile(0.5, window)),
+        p95_ms=_ms(bucket_quantile(0.95, window)),
+        p99_ms=_ms(bucket_quantile(0.99, window)),
+    )
 
 
 _KEYS = (

@@ -24,6 +24,16 @@ def _iso_8601_only(value: object) -> object:
 Moment = Annotated[datetime | None, BeforeValidator(_iso_8601_only)]
 
 
+def _integral(value: object) -> object:
+    # JSON Schema counts 3.0 as an integer; strict validation alone would refuse it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
 class Counts(BaseModel):
     users: int
     workspaces: int
@@ -110,7 +120,7 @@ class FaultSettingsBody(BaseModel):
     latency_ms: float = Field(0.0, ge=0, le=60_000)
     latency_jitter_ms: float = Field(0.0, ge=0, le=60_000)
     error_rate: float = Field(0.0, ge=0, le=1)
-    leak_bytes_per_request: int = Field(0, ge=0, le=100 * 1024 * 1024)
+    leak_bytes_per_request: JsonInt = Field(0, ge=0, le=100 * 1024 * 1024)
     cpu_ms_per_request: float = Field(0.0, ge=0, le=10_000)
     route_pattern: str | None = Field(None, max_length=500)
 

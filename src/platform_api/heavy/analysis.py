@@ -15,6 +15,7 @@ import ast
 import io
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -73,7 +74,8 @@ def analyse_file(figures: CodebaseFigures, path: str, source: str) -> None:
     figures.lines += source.count("\n") + (0 if not source or source.endswith("\n") else 1)
     try:
         tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # CPython's parser reports nesting too deep for its stack as MemoryError or RecursionError.
         figures.syntax_errors += 1
         return
     # An explicit stack: generated code can nest deeper than Python's recursion limit allows.
@@ -132,7 +134,9 @@ def _zip_members(archive: bytes) -> Iterator[tuple[str, str]]:
             for member in members:
                 data = bundle.read(member)
                 yield member.filename, data.decode("utf-8", errors="replace")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
+        raise _invalid(f"the zip archive cannot be read: {exc}") from exc
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted, or an unknown compression
         raise _invalid(f"the zip archive cannot be read: {exc}") from exc
 
 
@@ -145,7 +149,7 @@ def _tar_members(archive: bytes) -> Iterator[tuple[str, str]]:
                 handle = bundle.extractfile(member)
                 if handle is not None:
                     yield member.name, handle.read().decode("utf-8", errors="replace")
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise _invalid(f"the tar.gz archive cannot be read: {exc}") from exc
 
 

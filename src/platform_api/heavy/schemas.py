@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from platform_api.heavy.generator import MAX_FILES
 
 TemplateName = Literal["fastapi-service", "python-library", "cli-tool"]
+
+
+def _integral(value: object) -> object:
+    # JSON Schema counts 3.0 as an integer; strict validation alone would refuse it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
 
 
 class ProjectGenerate(BaseModel):
@@ -17,7 +27,7 @@ class ProjectGenerate(BaseModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,49}$", description="A Python package name")
     template: TemplateName
-    files: int = Field(ge=1, le=MAX_FILES)
+    files: JsonInt = Field(ge=1, le=MAX_FILES)
 
 
 class DatasetRead(BaseModel):
