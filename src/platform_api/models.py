@@ -155,6 +155,8 @@ class AuditLog(TestRunTagged, Base):
     __table_args__ = (
         Index("ix_audit_logs_created", "created_at", "id"),
         Index("ix_audit_logs_actor", "actor_id", "created_at"),
+        # The admin filters by action and pages newest first (see migration 0002).
+        Index("ix_audit_logs_action_created", "action", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 from platform_api.accounts.schemas import Email, Role
+from platform_api.json_types import JsonInt
 
 GroupBy = Literal["workspace", "user", "day"]
 ISO_DATE_PREFIX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -22,16 +23,6 @@ def _iso_8601_only(value: object) -> object:
 
 
 Moment = Annotated[datetime | None, BeforeValidator(_iso_8601_only)]
-
-
-def _integral(value: object) -> object:
-    # JSON Schema counts 3.0 as an integer; strict validation alone would refuse it.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-JsonInt = Annotated[int, BeforeValidator(_integral)]
 
 
 class Counts(BaseModel):

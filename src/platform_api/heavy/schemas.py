@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from platform_api.heavy.generator import MAX_FILES
+from platform_api.json_types import JsonInt
 
 TemplateName = Literal["fastapi-service", "python-library", "cli-tool"]
-
-
-def _integral(value: object) -> object:
-    # JSON Schema counts 3.0 as an integer; strict validation alone would refuse it.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-JsonInt = Annotated[int, BeforeValidator(_integral)]
 
 
 class ProjectGenerate(BaseModel):
