@@ -50,6 +50,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,8 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, events, tag, task
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.rpc import Message
+from locust.runners import MasterRunner, WorkerRunner
 
 logger = logging.getLogger("load_tests")
 
@@ -67,6 +69,9 @@ EXECUTION_FINAL = frozenset({"succeeded", "failed"})
 EXECUTION_MAX_POLLS = 60
 EXECUTION_MAX_WAIT_S = 30.0
 CLEANUP_TIMEOUT_S = 120.0
+CLEANUP_PASSES = 5
+CLEANUP_SETTLE_S = 0.5
+WORKER_STOP_TIMEOUT_S = 30.0
 VOCABULARY = (
     "latency throughput database workflow pipeline cache index queue tenant scaling replica backup"
     " deploy rollback incident budget token model prompt invoice schema migration search ranking"
@@ -216,7 +221,8 @@ def _check_settings(environment: Environment, **_: Any) -> None:
 
 @events.test_stop.add_listener
 def _clean_up(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner):
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
         return  # once per run: the master (or the single process) cleans up
     settings = RunSettings.of(environment)
     if not settings.writes:
@@ -224,23 +230,57 @@ def _clean_up(environment: Environment, **_: Any) -> None:
     if not settings.cleanup:
         logger.info("cleanup skipped: data of test run %s kept", settings.run_id)
         return
-    url = f"{(environment.host or '').rstrip('/')}/api/v1/admin/test-runs/{settings.run_id}"
+    if isinstance(runner, MasterRunner):
+        _stop_workers(runner)
+    base_url = (environment.host or "").rstrip("/")
+    deleted = _delete_test_run(base_url, settings)
+    if deleted is not None:
+        logger.info("cleanup of test run %s: deleted %s", settings.run_id, deleted)
+
+
+def _stop_workers(runner: MasterRunner) -> None:
+    """Stop the workers' users before deleting what they work on.
+
+    On quit (--run-time, SIGTERM) the master fires test_stop before it tells the workers anything,
+    so without this their users would still be sending requests into the data being deleted.
+    """
+    for client in list(runner.clients.all):
+        runner.server.send_to_client(Message("stop", None, client.id))
+    deadline = time.monotonic() + WORKER_STOP_TIMEOUT_S
+    while runner.user_count and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+
+
+def _delete_test_run(base_url: str, settings: RunSettings) -> dict[str, int] | None:
+    """Delete the run's data until a pass finds nothing left, or None after logging why not.
+
+    Requests that were in flight when the users stopped may still create rows on the server
+    after the first pass: a second pass a moment later catches them.
+    """
+    url = f"{base_url}/api/v1/admin/test-runs/{settings.run_id}"
     request = urllib.request.Request(
         url, method="DELETE", headers={"Authorization": f"Bearer {settings.admin_key}"}
     )
-    try:
-        with urllib.request.urlopen(request, timeout=CLEANUP_TIMEOUT_S) as response:
-            deleted = json.loads(response.read()).get("deleted")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        logger.error(
-            "cleanup of test run %s failed (%s); delete its data with: curl -X DELETE "
-            '-H "Authorization: Bearer $PLATFORM_ADMIN_API_KEY" %s',
-            settings.run_id,
-            exc,
-            url,
-        )
-        return
-    logger.info("cleanup of test run %s: deleted %s", settings.run_id, deleted)
+    total: Counter[str] = Counter()
+    for attempt in range(CLEANUP_PASSES):
+        if attempt:
+            gevent.sleep(CLEANUP_SETTLE_S)
+        try:
+            with urllib.request.urlopen(request, timeout=CLEANUP_TIMEOUT_S) as response:
+                deleted = json.loads(response.read())["deleted"]
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+            logger.error(
+                "cleanup of test run %s failed (%s); delete its data with: curl -X DELETE "
+                '-H "Authorization: Bearer $PLATFORM_ADMIN_API_KEY" %s',
+                settings.run_id,
+                exc,
+                url,
+            )
+            return None
+        total.update(deleted)
+        if attempt and not any(deleted.values()):
+            break
+    return dict(total)
 
 
 # --- requests and checks ------------------------------------------------------------------------

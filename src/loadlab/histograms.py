@@ -8,6 +8,7 @@ second only while that second can still receive data; older seconds are reduced 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,13 @@ OPEN_SECONDS = 12
 # A suite that names requests by raw URL (ids and all) would otherwise add a histogram per URL.
 MAX_ENDPOINTS = 500
 OTHER_ENDPOINT = ("*", "(other endpoints)")
+# Error messages often quote a request id: without it, equal errors group together.
+_VOLATILE = re.compile(
+    r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b|\b[0-9a-f]{16,}\b", re.I
+)
+MAX_ERROR_GROUPS = 200
+OTHER_ERRORS = "(other errors)"
+MAX_MESSAGE_CHARS = 500
 
 
 def new_histogram() -> HdrHistogram:
@@ -166,7 +174,11 @@ class RunStats:
             self._open.setdefault(second, _Cell()).record(value_ms, failed)
 
     def add_error(self, method: str, name: str, message: str, occurrences: int = 1) -> None:
-        self._errors[(method, name, message)] += occurrences
+        """Group equal errors; ids are masked, and past MAX_ERROR_GROUPS the rest is lumped."""
+        key = (method, name, _VOLATILE.sub("<id>", message)[:MAX_MESSAGE_CHARS])
+        if key not in self._errors and len(self._errors) >= MAX_ERROR_GROUPS:
+            key = ("*", "*", OTHER_ERRORS)
+        self._errors[key] += occurrences
 
     def set_users(self, epoch_second: int, users: int) -> None:
         self._users[self._second(epoch_second, load=False)] = users

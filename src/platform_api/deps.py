@@ -48,8 +48,9 @@ def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session: made on the event loop (a session does no I/O until its first
-    query, which `current_user` makes in its own thread), finished in one thread-pool hop."""
+    """The request's session, made on the event loop: a session does no I/O until its first
+    query, which runs in a worker thread (`current_user`'s for reads, the route's for writes).
+    Ended in one thread-pool hop, or in none when the route ended it with `run_in_session`."""
     database = get_database(request)
     factory = database.write_sessions if request.method in WRITE_METHODS else database.read_sessions
     session = factory()

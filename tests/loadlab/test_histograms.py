@@ -9,8 +9,10 @@ import pytest
 
 from loadlab.histograms import (
     MAX_ENDPOINTS,
+    MAX_ERROR_GROUPS,
     OPEN_SECONDS,
     OTHER_ENDPOINT,
+    OTHER_ERRORS,
     RunStats,
     new_histogram,
     to_us,
@@ -92,3 +94,19 @@ def test_endpoints_are_capped() -> None:
     other = next(e for e in endpoints if (e.method, e.name) == OTHER_ENDPOINT)
     assert other.requests == 10
     assert totals.requests == MAX_ENDPOINTS + 10
+
+
+def test_errors_group_without_their_ids_and_stay_bounded() -> None:
+    stats = RunStats(START)
+    for index in range(3):
+        request_id = f"{index:032x}"
+        stats.add_error("POST", "/a", f'got 503: {{"request_id":"{request_id}"}}')
+    for index in range(MAX_ERROR_GROUPS + 5):
+        stats.add_error("GET", f"/b/{index}", "HTTP 500")
+    _, _, errors, _, _ = stats.finish()
+    assert len(errors) == MAX_ERROR_GROUPS + 1
+    masked = next(e for e in errors if e.name == "/a")
+    assert masked.occurrences == 3
+    assert masked.message == 'got 503: {"request_id":"<id>"}'
+    other = next(e for e in errors if e.message == OTHER_ERRORS)
+    assert other.occurrences == 6
