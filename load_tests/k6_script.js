@@ -16,10 +16,10 @@
  * admin uses the platform's admin key. Every request carries `X-Load-Test-Run`, is named by its
  * route template (tag `name`), tagged `kind:api` or, for HeavyUser's heavy work, `kind:heavy`
  * (each kind has its latency thresholds), and has its response checked (`checks`). Tasks carry
- * the same tags as in locustfile.py; every request that is not a GET belongs to a `write` task, so
- * `-e EXCLUDE_TAGS=write` sends GET requests only (with the admin key's account, or
- * PLATFORM_API_KEY, instead of registering). `teardown` deletes the run's data with
- * `DELETE /api/v1/admin/test-runs/{run_id}`.
+ * the same tags as in locustfile.py; every request that is not a GET belongs to a `write` task and
+ * a VU registers only when a `write` task of its type is selected, so `-e EXCLUDE_TAGS=write`
+ * sends GET requests only (reading with PLATFORM_API_KEY's account, else the admin key's).
+ * `teardown` deletes the run's data with `DELETE /api/v1/admin/test-runs/{run_id}`.
  *
  * Configuration (`-e NAME=value`, or the environment, which k6 passes to `__ENV`):
  *   BASE_URL                target (default http://localhost:8000)
@@ -243,7 +243,6 @@ function allows(tags) {
   return !(EXCLUDE_TAGS && tags.some((t) => EXCLUDE_TAGS.includes(t)));
 }
 
-const WRITES = allows(['write']);
 
 function task(weight, tags, run) {
   return { weight, tags, run };
@@ -265,6 +264,11 @@ function think(range) {
 
 function needsAccount(tasks) {
   return tasks.some((t) => !t.tags.includes('health'));
+}
+
+/** Whether a selected task changes state, so the user may register and create. */
+function writes(tasks) {
+  return tasks.some((t) => t.tags.includes('write'));
 }
 
 /** The account a run without writes reads with, since it may not register one. */
@@ -429,7 +433,7 @@ function platformSession(s) {
   s.workspaceId = null;
   s.workflowIds = [];
   if (!needsAccount(PLATFORM_TASKS)) return true;
-  if (!WRITES) {
+  if (!writes(PLATFORM_TASKS)) {
     s.apiKey = existingKey();
     return true;
   }
@@ -582,7 +586,7 @@ const HEAVY_TASKS = [
 function heavySession(s) {
   Object.assign(s, { workspaceId: null, datasetId: null, samples: [], categories: [] });
   if (!needsAccount(HEAVY_TASKS)) return true;
-  if (!WRITES) {
+  if (!writes(HEAVY_TASKS)) {
     s.apiKey = existingKey();
   } else {
     if (!register(s)) return false;
@@ -611,6 +615,7 @@ const USER_TYPES = {
   admin: { start: adminSession, tasks: ADMIN_TASKS, thinkS: [2, 5] },
   heavy: { start: heavySession, tasks: HEAVY_TASKS, thinkS: [3, 8] },
 };
+const ALL_TASKS = [PLATFORM_TASKS, ADMIN_TASKS, HEAVY_TASKS];
 const VU_SLOTS = ['platform', 'admin', 'heavy', ...Array(7).fill('platform')];
 const LIVE_SLOTS = VU_SLOTS.filter((name) => USER_TYPES[name].tasks.length);
 
@@ -659,11 +664,11 @@ function problems() {
   if (needsAccount(ADMIN_TASKS) && !ADMIN_KEY) {
     found.push('AdminUser needs the platform admin key: set PLATFORM_ADMIN_API_KEY');
   }
-  if (WRITES && CLEANUP && !ADMIN_KEY) {
+  if (ALL_TASKS.some(writes) && CLEANUP && !ADMIN_KEY) {
     found.push('the cleanup needs PLATFORM_ADMIN_API_KEY (or -e LOAD_TEST_CLEANUP=0)');
   }
-  const reads = [PLATFORM_TASKS, HEAVY_TASKS].some(needsAccount);
-  if (!WRITES && reads && !existingKey()) {
+  const readers = [PLATFORM_TASKS, HEAVY_TASKS].filter((t) => needsAccount(t) && !writes(t));
+  if (readers.length && !existingKey()) {
     found.push('a run without writes needs PLATFORM_API_KEY or PLATFORM_ADMIN_API_KEY');
   }
   return found;
@@ -686,7 +691,7 @@ export function setup() {
 }
 
 export function teardown(data) {
-  if (!WRITES) return; // nothing was created
+  if (!ALL_TASKS.some(writes)) return; // nothing was created
   if (!CLEANUP) {
     console.log(`cleanup skipped: data of test run ${data.runId} kept`);
     return;

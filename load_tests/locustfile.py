@@ -15,10 +15,10 @@ User classes (weights 8:1:1, so 80% of users are PlatformUser):
   codebase analysis.
 
 Tags: ``health``, ``read``, ``write``, ``search``, ``executions``, ``admin``, ``heavy``. Every
-request that is not a GET is tagged ``write`` (including the account setup that ``on_start``
-does), so ``--exclude-tags write`` sends GET requests only and ``--tags health`` sends health
-checks only. When writes are excluded, users authenticate with an existing key instead of
-registering (``PLATFORM_API_KEY``, else the admin key).
+request that is not a GET belongs to a task tagged ``write``, and a user registers its account
+(a POST) only when a ``write`` task of its class is selected, so ``--exclude-tags write`` sends
+GET requests only and ``--tags health`` sends health checks only. A user with no ``write`` task
+selected reads with an existing key instead (``PLATFORM_API_KEY``, else the admin key).
 
 Configuration (environment variable, or the Locust option next to it):
 
@@ -160,31 +160,37 @@ class RunSettings:
             return False
         return self.exclude_tags is None or not self.exclude_tags.intersection(task_tags)
 
-    @property
-    def writes(self) -> bool:
-        """Whether this run may change state (register, create, delete)."""
-        return self.allows({"write"})
+    def writes(self, user_class: type) -> bool:
+        """Whether a selected task of this class changes state (and so may register, create)."""
+        return any(self.allows(t) and "write" in t for t in _task_tags(user_class))
 
     def needs_account(self, user_class: type) -> bool:
         """Whether a selected task of this class needs an account (all but health checks)."""
         return any(self.allows(t) and "health" not in t for t in _task_tags(user_class))
 
-    def problems(self, user_classes: Iterable[type]) -> list[str]:
+    def problems(self, user_classes: Collection[type]) -> list[str]:
         """Everything that would make this run fail for want of configuration."""
         found = []
+        empty = [c.__name__ for c in user_classes if not any(map(self.allows, _task_tags(c)))]
+        if empty:
+            found.append(
+                f"the tags leave {', '.join(empty)} with no task: name the user classes to run "
+                "before the options, e.g. locust -f locustfile.py AdminUser --tags admin"
+            )
         if not RUN_ID_PATTERN.match(self.run_id):
             found.append(f"LOAD_TEST_RUN_ID {self.run_id!r} is invalid: use 1-64 [A-Za-z0-9_.-]")
         if self.think_scale < 0:
             found.append("LOAD_TEST_THINK_SCALE must be 0 or more")
         classes = [c for c in user_classes if self.needs_account(c)]
+        readers = [c for c in classes if not self.writes(c) and not issubclass(c, AdminUser)]
         if not self.admin_key and any(issubclass(c, AdminUser) for c in classes):
             found.append("AdminUser needs the platform's admin key: set PLATFORM_ADMIN_API_KEY")
-        elif not self.admin_key and classes and self.writes and self.cleanup:
+        elif not self.admin_key and self.cleanup and any(map(self.writes, user_classes)):
             found.append(
                 "the cleanup of the run's data needs the platform's admin key: "
                 "set PLATFORM_ADMIN_API_KEY, or pass --no-cleanup (LOAD_TEST_CLEANUP=0)"
             )
-        if classes and not self.writes and not (self.api_key or self.admin_key):
+        if readers and not (self.api_key or self.admin_key):
             found.append(
                 "a run without the write tag cannot register accounts: "
                 "set PLATFORM_API_KEY (an existing account) or PLATFORM_ADMIN_API_KEY"
@@ -225,7 +231,7 @@ def _clean_up(environment: Environment, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         return  # once per run: the master (or the single process) cleans up
     settings = RunSettings.of(environment)
-    if not settings.writes:
+    if not any(map(settings.writes, environment.user_classes)):
         return  # nothing was created
     if not settings.cleanup:
         logger.info("cleanup skipped: data of test run %s kept", settings.run_id)
@@ -455,7 +461,7 @@ class PlatformUser(PlatformClient):
         """Set up the account and workspace once; retried by later tasks if it failed."""
         if self.api_key or not self.needs_account():
             return True
-        if not self.settings.writes:
+        if not self.settings.writes(type(self)):
             self.api_key = self.settings.api_key or self.settings.admin_key
             return True
         if not self.register():
@@ -753,7 +759,7 @@ class HeavyUser(PlatformClient):
     def ready_for_work(self) -> bool:
         if self.api_key or not self.needs_account():
             return True
-        if not self.settings.writes:
+        if not self.settings.writes(type(self)):
             self.api_key = self.settings.api_key or self.settings.admin_key
         elif not self.register():
             return False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tool_runs import delete_test_run, request_counts, run_tool, served_between, tool_env
 
-from platform_server import PlatformServer
+from platform_server import PlatformServer, free_port
 
 ADMIN_ROUTES = {"/api/v1/admin/metrics", "/api/v1/admin/audit-logs", "/api/v1/admin/costs"}
 HEAVY_ROUTES = {"/api/v1/datasets", "/api/v1/analysis/samples", "/api/v1/datasets/[id]/search"}
@@ -129,8 +129,13 @@ def test_missing_admin_key_stops_with_one_clear_line(
 def test_distributed_run_shares_one_run_id_and_cleans_up_once(
     platform: PlatformServer, tmp_path: Path
 ) -> None:
+    port = str(free_port())  # not Locust's default 5557: other runs may be using it
+    loopback = ["--master-bind-host", "127.0.0.1", "--master-host", "127.0.0.1"]
+    ports = ["--master-bind-port", port, "--master-port", port]
     run = run_tool(
-        locust(platform, "--processes", "2", "PlatformUser", users=4, run_time="4s"),
+        locust(
+            platform, "--processes", "2", *loopback, *ports, "PlatformUser", users=4, run_time="4s"
+        ),
         tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
         tmp_path,
     )
@@ -140,3 +145,40 @@ def test_distributed_run_shares_one_run_id_and_cleans_up_once(
     assert len(generated) == 1, run.explain()  # the master generates it; workers receive it
     assert run.stderr.count("cleanup of test run") == 1, run.explain()
     assert not any(delete_test_run(platform, generated[0]).values()), "the run left data behind"
+
+
+def test_web_ui_run_cleans_up_after_stop(platform: PlatformServer, tmp_path: Path) -> None:
+    """The seed's first command (web UI) on a free port, with autostart instead of a click."""
+    run_id = f"t-{uuid.uuid4().hex[:10]}"
+    web = ["--web-host", "127.0.0.1", "--web-port", str(free_port())]
+    load = ["--users", "3", "--spawn-rate", "3", "--run-time", "3s"]
+    command = ["locust", "-f", "locustfile.py", f"--host={platform.base_url}", *web, *load]
+    command += ["--autostart", "--autoquit", "0"]
+    run = run_tool(
+        command, tool_env(platform, LOAD_TEST_RUN_ID=run_id, LOAD_TEST_THINK_SCALE="0.2"), tmp_path
+    )
+
+    assert run.returncode == 0, run.explain()
+    assert "Starting web interface at http://127.0.0.1:" in run.stderr
+    assert f"cleanup of test run {run_id}: deleted" in run.stderr, run.explain()
+    assert not any(delete_test_run(platform, run_id).values()), "the run left data behind"
+
+
+def test_a_tag_selecting_some_writes_still_cleans_up(
+    platform: PlatformServer, tmp_path: Path
+) -> None:
+    """`--tags admin` selects AdminUser's user management (writes) without the `write` tag."""
+    run_id = f"t-{uuid.uuid4().hex[:10]}"
+    env = tool_env(platform, LOAD_TEST_RUN_ID=run_id, LOAD_TEST_THINK_SCALE="0.1")
+    refused = run_tool(locust(platform, "--tags", "admin", run_time="3s"), env, tmp_path)
+    run = run_tool(
+        ["locust", "-f", "locustfile.py", "AdminUser", *locust(platform, "--tags", "admin")[3:]],
+        env,
+        tmp_path,
+    )
+
+    assert refused.returncode == 2, refused.explain()
+    assert "leave PlatformUser, HeavyUser with no task" in refused.stderr
+    assert run.returncode == 0, run.explain()
+    assert f"cleanup of test run {run_id}: deleted" in run.stderr, run.explain()
+    assert not any(delete_test_run(platform, run_id).values()), "the run left data behind"

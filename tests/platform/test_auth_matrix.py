@@ -92,9 +92,17 @@ class Resources:
         self.ids: dict[str, str] = {}
 
     def id(self, kind: str) -> str:
+        assert kind in ID_KINDS, f"no way to create a {{{kind}}}: add it to ID_KINDS"
         if kind not in self.ids:
             self.ids[kind] = ID_KINDS[kind].create(self)
         return self.ids[kind]
+
+    def with_every_tenant_kind(self) -> Resources:
+        """All of them now, before any stranger's call could remove one."""
+        for kind, spec in ID_KINDS.items():
+            if spec.tenant_owned:
+                self.id(kind)
+        return self
 
     def url(self, op: Operation) -> str:
         return op.path.format(**{name: self.id(name) for name in op.path_params})
@@ -277,7 +285,7 @@ def test_other_tenants_and_the_admin_get_404(
     operations: list[Operation], member: Account, other_member: Account, admin: Account
 ) -> None:
     tenant_ops = [op for op in operations if op.tenant_owned]
-    resources = Resources(member)
+    resources = Resources(member).with_every_tenant_kind()
     wrong = []
     for op in tenant_ops:
         url = resources.url(op)
@@ -298,10 +306,7 @@ def test_other_tenants_and_the_admin_get_404(
 def test_lists_never_show_another_tenants_ids(
     private_operations: list[Operation], member: Account, other_member: Account
 ) -> None:
-    resources = Resources(member)
-    for kind, spec in ID_KINDS.items():
-        if spec.tenant_owned:
-            resources.id(kind)
+    resources = Resources(member).with_every_tenant_kind()
     lists = [
         op
         for op in private_operations
@@ -351,46 +356,24 @@ def test_admin_routes_answer_403_to_members_and_2xx_to_admins(
     assert not wrong, wrong
 
 
-def set_disabled(
-    server: PlatformServer, operations: list[Operation], account: Account, disabled: bool
-) -> None:
-    admin_patch = ("PATCH", "/api/v1/admin/users/{user_id}")
-    if admin_patch in {op.key for op in operations}:
-        response = account.client.patch(
-            f"/api/v1/admin/users/{account.id}",
-            json={"disabled": disabled},
-            headers=server.admin_headers(),
-        )
-        assert response.status_code == 200, response.text
-        assert response.json()["disabled"] is disabled
-        return
-    # Until the admin routes exist, flip the flag in the database the server uses.
-    from sqlalchemy import create_engine, text
-
-    from platform_api.settings import Settings
-
-    engine = create_engine(Settings(database_url=server.database_url).resolved_database_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                text("UPDATE users SET disabled = :disabled WHERE id = :id"),
-                {"disabled": disabled, "id": account.id},
-            )
-    finally:
-        engine.dispose()
+def set_disabled(server: PlatformServer, account: Account, disabled: bool) -> None:
+    response = account.client.patch(
+        f"/api/v1/admin/users/{account.id}",
+        json={"disabled": disabled},
+        headers=server.admin_headers(),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["disabled"] is disabled
 
 
 def test_a_disabled_account_is_refused_from_its_next_request(
-    server: PlatformServer,
-    client: httpx.Client,
-    private_operations: list[Operation],
-    operations: list[Operation],
+    server: PlatformServer, client: httpx.Client, private_operations: list[Operation]
 ) -> None:
     account = register(client)
     resources = Resources(account)
     urls = {op.key: resources.url(op) for op in private_operations}
     assert account.get("/api/v1/auth/me").status_code == 200
-    set_disabled(server, operations, account, True)
+    set_disabled(server, account, True)
     try:
         wrong = []
         for op in private_operations:
@@ -399,7 +382,7 @@ def test_a_disabled_account_is_refused_from_its_next_request(
                 wrong.append(f"{op.name}: {response.status_code}")
         assert not wrong, f"a disabled account was served: {wrong}"
     finally:
-        set_disabled(server, operations, account, False)
+        set_disabled(server, account, False)
     # Its refused deletes and updates changed nothing.
     for kind, owned_id in resources.ids.items():
         read_path = ID_KINDS[kind].read_path

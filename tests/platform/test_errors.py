@@ -6,7 +6,9 @@ so that 413, 429 and 500 can be provoked for real.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
@@ -202,6 +204,25 @@ def test_another_key_is_not_limited_by_a_limited_one(client: httpx.Client) -> No
         limited.get("/api/v1/auth/me")
     assert limited.get("/api/v1/auth/me").status_code == 429
     assert fresh.get("/api/v1/auth/me").status_code == 200
+
+
+def test_more_concurrent_writers_than_threads_get_no_5xx(server: PlatformServer) -> None:
+    """60 writes at once (the thread pool has 40): none may starve the writer that holds SQLite's
+    write lock of a thread, which used to end in 503s from the exhausted database pool."""
+    writers = 60
+    per_account = RATE_LIMIT_BURST - 3
+    limits = httpx.Limits(max_connections=writers)
+    with httpx.Client(base_url=server.base_url, timeout=60, limits=limits) as http:
+        accounts = [register(http) for _ in range(-(-writers // per_account))]
+
+        def write(i: int) -> int:
+            account = accounts[i // per_account]
+            body = {"name": f"concurrent-{i}"}
+            return http.post("/api/v1/workspaces", json=body, headers=account.headers).status_code
+
+        with ThreadPoolExecutor(writers) as pool:
+            statuses = Counter(pool.map(write, range(writers)))
+    assert statuses == {201: writers}
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
