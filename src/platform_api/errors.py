@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -109,6 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(PoolTimeoutError, _pool_exhausted)  # type: ignore[arg-type]
     app.add_exception_handler(DataError, _unstorable_value)  # type: ignore[arg-type]
+    app.add_exception_handler(IntegrityError, _integrity_conflict)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -170,6 +171,14 @@ async def _unstorable_value(request: Request, exc: DataError) -> JSONResponse:
         "type": "value_error",
     }
     return _invalid(request, [detail])
+
+
+async def _integrity_conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+    # A race the services cannot see in advance: the parent row went away (a test run's cleanup
+    # deleting the caller's account mid-request) or a unique value was taken meanwhile.
+    logger.info("integrity conflict: %s", exc.orig)
+    message = "The request conflicts with a concurrent change; reload and retry"
+    return JSONResponse(error_body(request, "conflict", message, []), status_code=409)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
