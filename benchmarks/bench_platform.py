@@ -352,36 +352,32 @@ def measure(
 
 def report(endpoints: list[Endpoint], figures: dict[str, Figures], args: argparse.Namespace) -> str:
     peer_rps = statistics.median(figures["peer-health"].max_rps)
-    scale = peer_rps / PEER_REFERENCE_RPS
     lines = [
-        f"Median of {args.runs} runs of {args.duration} s each, one uvicorn worker, "
-        f"wrk with 1 thread and {args.connections} connections; P95 from k6 at half of the "
-        f"median maximum. The peer measured {peer_rps:,.0f} req/s in this run against the "
-        f"issue's reference of {PEER_REFERENCE_RPS:,.0f}, so the goals scaled to this run's "
-        f"machine are x{scale:.2f}.",
+        f"Median of {args.runs} runs of {args.duration} s each; one uvicorn worker; wrk with 1 "
+        f"thread and {args.connections} connections; P95 from k6 (constant arrival rate) at half "
+        "of the median maximum. Goals are the issue's absolute figures; the ratio to the bare "
+        f"peer, measured in the same run ({peer_rps:,.0f} req/s here against the issue's "
+        f"{PEER_REFERENCE_RPS:,.0f}, which a heavier client must have measured), is the figure "
+        "that survives the shared machine's noise.",
         "",
-        "| endpoint | max req/s (median) | runs | vs peer | goal | goal scaled | "
-        "P95 at half max (median) | P95 goal | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| endpoint | max req/s (median) | runs | ratio to peer | goal | "
+        "P95 at half max (median) | runs | verdict |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for endpoint in endpoints:
         fig = figures[endpoint.name]
         rps = statistics.median(fig.max_rps)
         p95 = statistics.median(fig.p95_ms)
         goal = GOALS_RPS.get(endpoint.name.removeprefix("platform-"))
-        goal_text = f"≥ {goal:,.0f}" if goal else "-"
-        scaled_text = f"≥ {goal * scale:,.0f}" if goal else "-"
-        met = (goal is None or rps >= goal * scale) and p95 < GOAL_P95_MS
-        verdict = "meets" if met else "misses"
-        if endpoint.name == "peer-health":
-            verdict = "reference"
-        runs_text = " / ".join(f"{r:,.0f}" for r in fig.max_rps)
+        goal_text = f"≥ {goal:,.0f} req/s, " if goal else ""
+        met = (goal is None or rps >= goal) and p95 < GOAL_P95_MS
+        verdict = "reference" if endpoint.name == "peer-health" else ("meets" if met else "misses")
         lines.append(
-            f"| {endpoint.label} | {rps:,.0f} | {runs_text} | {rps / peer_rps:.2f} | {goal_text} "
-            f"| {scaled_text} | {p95:.1f} ms ({' / '.join(f'{p:.1f}' for p in fig.p95_ms)}) "
-            f"| < {GOAL_P95_MS:.0f} ms | {verdict} |"
+            f"| {endpoint.label} | {rps:,.0f} | {' / '.join(f'{r:,.0f}' for r in fig.max_rps)} "
+            f"| {rps / peer_rps:.2f} | {goal_text}P95 < {GOAL_P95_MS:.0f} ms | {p95:.1f} ms "
+            f"| {' / '.join(f'{p:.1f}' for p in fig.p95_ms)} | {verdict} |"
         )
-    lines += ["", "Commands (ports and keys differ per run):", ""]
+    lines += ["", "Commands (ports, keys and paths differ per run):", ""]
     for endpoint in endpoints:
         fig = figures[endpoint.name]
         lines.append(f"- {endpoint.label}: `{fig.wrk_command}`; then `{fig.k6_command}`")

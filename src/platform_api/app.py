@@ -16,6 +16,7 @@ from platform_api.errors import install_error_handlers
 from platform_api.executions import routes as executions_routes
 from platform_api.health import routes as health_routes
 from platform_api.heavy import routes as heavy_routes
+from platform_api.heavy.pool import HeavyPool
 from platform_api.knowledge import routes as knowledge_routes
 from platform_api.middleware import FaultState, PlatformMiddleware
 from platform_api.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
@@ -58,9 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.worker = worker
         if settings.worker_enabled:
             worker.start()
+        heavy_pool = HeavyPool(settings.heavy_processes)
+        heavy_pool.start()
+        app.state.heavy_pool = heavy_pool
         try:
             yield
         finally:
+            heavy_pool.close()
             worker.stop()
             telemetry.stop_sampling()
             limiter.close()

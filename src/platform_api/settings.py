@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Requests
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     heavy_timeout_s: float = Field(10.0, gt=0, le=600)
+    # Processes for heavy CPU work; 0 runs it in the request's thread (platform_api.heavy.pool).
+    heavy_processes: int = Field(1, ge=0, le=64)
 
     # Rate limits: generous so that the seed's scenarios never meet them.
     rate_limit_per_s: float = Field(200.0, gt=0)

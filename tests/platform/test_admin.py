@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from conftest import Account, register
+from platform_accounts import Account, register
 from platform_api.models import CostRecord, Execution, Workflow
 from platform_server import PlatformServer
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Account, register
+from platform_accounts import Account, register
 from platform_server import PlatformServer
 
 PUBLIC = frozenset(

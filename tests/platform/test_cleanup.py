@@ -13,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import Account, register
+from platform_accounts import Account, register
 from platform_server import BIN, PlatformServer
 
 TAGGED_TABLES = (

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import BACKENDS, Account, register, start
+from platform_accounts import Account, register
+from platform_backends import BACKENDS, start
 from platform_server import PlatformServer
 
 MAX_BODY_BYTES = 4096

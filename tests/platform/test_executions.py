@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import BACKENDS, Account, register, start
+from platform_accounts import Account, register
 from platform_api.executions.steps import count_tokens, transform
+from platform_backends import BACKENDS, start
 from platform_server import PlatformServer, running_platform
 
 FINAL = ("succeeded", "failed")

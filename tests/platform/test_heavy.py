@@ -6,23 +6,27 @@ import ast
 import base64
 import io
 import os
+import re
 import tarfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 import sqlalchemy as sa
 
-from conftest import BACKENDS, Account, start
+from platform_accounts import Account
 from platform_api.db import create_database
 from platform_api.errors import GatewayTimeout
 from platform_api.heavy.analysis import complexity
 from platform_api.heavy.budget import Budget, database_budget
 from platform_api.settings import Settings
-from platform_server import POSTGRES_URL_ENV, PlatformServer, running_platform
+from platform_backends import BACKENDS, start
+from platform_server import POSTGRES_URL_ENV, PlatformServer, running_platform, stop
 
 TEMPLATES = ["fastapi-service", "python-library", "cli-tool"]
 TINY_CODEBASE = {
@@ -357,3 +361,116 @@ def test_nesting_too_deep_for_the_parser_is_a_syntax_error(member: Account) -> N
     assert response.status_code == 200, response.text
     assert response.json()["syntax_errors"] == 1
     assert response.json()["functions"] == 1
+
+
+WORK_LOG = re.compile(r"heavy work (\w+) ran in process (\d+) ")
+# One function of 80,000 branches: a single unit of work (one file) that runs for seconds, far
+# past a 0.25 s budget plus the pool's 0.5 s grace, and that no budget check can interrupt.
+RUNAWAY_CODEBASE = {"huge.py": "def f(x):\n" + "    if x: x = 1\n" * 80_000}
+
+
+def analysis_body(files: dict[str, str]) -> dict[str, str]:
+    return {"archive_base64": base64.b64encode(zip_archive(files)).decode()}
+
+
+def worker_pids(platform: PlatformServer, work: str) -> list[int]:
+    """The processes that the debug log says ran `work`, in order."""
+    return [int(pid) for name, pid in WORK_LOG.findall(platform.log()) if name == work]
+
+
+def spawned_workers(platform: PlatformServer) -> list[psutil.Process]:
+    """The server's pool processes (not multiprocessing's resource tracker, also a child)."""
+    children = psutil.Process(platform.pid).children(recursive=True)
+    return [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+
+
+def wait_for_log(platform: PlatformServer, pattern: str, timeout_s: float) -> re.Match[str]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = re.search(pattern, platform.log())
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no log line matching {pattern!r} within {timeout_s} s")
+
+
+@pytest.mark.parametrize("processes", [0, 1], ids=["in-thread", "process-pool"])
+def test_heavy_work_runs_where_the_setting_says(tmp_path: Path, processes: int) -> None:
+    """With processes, the debug log names a pool process, not the server; with 0, the server."""
+    env = {"PLATFORM_HEAVY_PROCESSES": str(processes), "PLATFORM_LOG_LEVEL": "debug"}
+    with (
+        running_platform(tmp_path, env=env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=30) as http,
+    ):
+        headers = platform.admin_headers()
+        response = http.post(
+            "/api/v1/analysis/codebase", json=analysis_body(TINY_CODEBASE), headers=headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == TINY_ANALYSIS
+        ws = http.post("/api/v1/workspaces", json={"name": "heavy"}, headers=headers).json()["id"]
+        body = {"name": "svc", "template": "cli-tool", "files": 5}
+        response = http.post(
+            f"/api/v1/workspaces/{ws}/projects/generate", json=body, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            assert len(archive.namelist()) == 5
+        workers = {w.pid for w in spawned_workers(platform)}
+        assert len(workers) == processes
+        for work in ("summarise_archive", "generate_project"):
+            pids = worker_pids(platform, work)
+            assert len(pids) == 1, platform.log()
+            if processes:
+                assert pids[0] in workers
+            else:
+                assert pids[0] == platform.pid
+
+
+def test_shutdown_leaves_no_pool_process_behind(tmp_path: Path) -> None:
+    with running_platform(tmp_path, env={"PLATFORM_HEAVY_PROCESSES": "2"}) as platform:
+        children = psutil.Process(platform.pid).children(recursive=True)
+        workers = {w.pid for w in spawned_workers(platform)}
+        assert len(workers) == 2  # started by the lifespan, before any request
+        with httpx.Client(base_url=platform.base_url, timeout=30) as http:
+            response = http.post(
+                "/api/v1/analysis/codebase",
+                json=analysis_body(TINY_CODEBASE),
+                headers=platform.admin_headers(),
+            )
+            assert response.status_code == 200, response.text
+        stop(platform.process)  # SIGTERM, as a process manager would
+        # uvicorn ends by re-raising the SIGTERM it handled: the log says whether it was clean.
+        assert "Application shutdown complete" in platform.log()
+        stopped = re.search(r"stopped the heavy worker processes ([\d, ]+)", platform.log())
+        assert stopped, platform.log()
+        assert {int(pid) for pid in stopped.group(1).split(", ")} == workers
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == []
+
+
+def test_a_runaway_task_is_504_then_the_pool_is_replaced(tmp_path: Path) -> None:
+    """Past budget and grace, the pool's process is terminated and the next request succeeds."""
+    env = {"PLATFORM_HEAVY_TIMEOUT_S": "0.25", "PLATFORM_LOG_LEVEL": "debug"}
+    with (
+        running_platform(tmp_path, env=env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=30) as http,
+    ):
+        headers = platform.admin_headers()
+        (first,) = spawned_workers(platform)
+        response = http.post(
+            "/api/v1/analysis/codebase", json=analysis_body(RUNAWAY_CODEBASE), headers=headers
+        )
+        assert response.status_code == 504, response.text
+        assert response.json()["error"]["code"] == "timeout"
+        replaced = wait_for_log(platform, r"replaced the heavy worker processes because .*", 30)
+        assert str(first.pid) in replaced.group(0)
+        _, alive = psutil.wait_procs([first], timeout=10)
+        assert alive == []
+        response = http.post(
+            "/api/v1/analysis/codebase", json=analysis_body(TINY_CODEBASE), headers=headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == TINY_ANALYSIS
+        (second,) = spawned_workers(platform)
+        assert worker_pids(platform, "summarise_archive") == [second.pid] != [first.pid]

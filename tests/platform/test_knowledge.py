@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from conftest import Account
+from platform_accounts import Account
 from platform_api.knowledge.search_cache import SearchCache
 
 

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from test_executions import new_workflow, run
 
-from conftest import Account
+from platform_accounts import Account
 from platform_server import PlatformServer, running_platform
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"

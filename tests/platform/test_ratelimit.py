@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis
 
-from conftest import register
+from platform_accounts import register
 from platform_api.ratelimit import InProcessRateLimiter, split_key_prefix
 from platform_server import running_platform
 

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from test_executions import new_workflow, run, wait_status
 
-from conftest import BACKENDS, Account, register, start
+from platform_accounts import Account, register
+from platform_backends import BACKENDS, start
 from platform_server import PlatformServer, running_platform
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import BACKENDS, start
+from platform_backends import BACKENDS, start
 from platform_server import PlatformServer
 
 ST = Path(sys.executable).parent / "st"

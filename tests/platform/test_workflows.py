@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Account
+from platform_accounts import Account
 
 STEPS: list[dict[str, Any]] = [
     {"type": "transform", "name": "shout", "operation": "uppercase"},

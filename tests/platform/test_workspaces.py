@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from conftest import Account
+from platform_accounts import Account
 
 
 def test_liveness_and_readiness(client: httpx.Client) -> None:

@@ -61,6 +61,35 @@ class CodebaseFigures:
         ]
 
 
+@dataclass(frozen=True)
+class CodebaseSummary:
+    """What the endpoint answers: small, plain data, cheap to send back from a worker process."""
+
+    files: int
+    lines: int
+    functions: int
+    classes: int
+    average_complexity: float
+    max_complexity: int
+    syntax_errors: int
+    largest_functions: tuple[FunctionFigures, ...]
+
+
+def summarise_archive(archive: bytes, budget: Budget) -> CodebaseSummary:
+    """The work sent to the heavy process pool: bytes in, plain data out, no database."""
+    figures = analyse_archive(archive, budget)
+    return CodebaseSummary(
+        files=figures.files,
+        lines=figures.lines,
+        functions=len(figures.functions),
+        classes=figures.classes,
+        average_complexity=figures.average_complexity,
+        max_complexity=figures.max_complexity,
+        syntax_errors=figures.syntax_errors,
+        largest_functions=tuple(figures.largest()),
+    )
+
+
 def analyse_archive(archive: bytes, budget: Budget) -> CodebaseFigures:
     figures = CodebaseFigures()
     for path, source in python_files(archive):

@@ -3,6 +3,9 @@
 CPU work checks the budget between units of work (a file generated, a file analysed), so an
 expired request stops working instead of leaving a thread busy after its client has gone. Database
 work gets the remainder as a statement timeout (PostgreSQL) or a progress handler (SQLite).
+
+The deadline is a `time.monotonic()` instant, one clock for every process of the machine, so a
+Budget sent to a heavy worker process (platform_api.heavy.pool) keeps the request's deadline.
 """
 
 from __future__ import annotations

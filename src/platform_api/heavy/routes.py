@@ -1,4 +1,5 @@
-"""Heavy routes (any authenticated user). Plain `def`: the work runs in the thread pool."""
+"""Heavy routes (any authenticated user). Plain `def`: the request's database work runs in the
+thread pool and its CPU work in the heavy process pool (platform_api.heavy.pool)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from platform_api.deps import Context, CurrentUser, DbSession, get_settings
 from platform_api.heavy import service
 from platform_api.heavy.budget import Budget
+from platform_api.heavy.pool import HeavyPool
 from platform_api.heavy.schemas import (
     AnalysisRead,
     AnalysisRequest,
@@ -26,6 +28,10 @@ router = APIRouter(prefix="/api/v1", tags=["heavy"])
 TIMEOUT: dict[int | str, dict[str, Any]] = {
     504: {"description": "Past the heavy-request budget (PLATFORM_HEAVY_TIMEOUT_S)"}
 }
+POOLED: dict[int | str, dict[str, Any]] = {
+    **TIMEOUT,
+    503: {"description": "The heavy-work processes failed or the server is shutting down"},
+}
 
 
 def request_budget(request: Request) -> Budget:
@@ -36,10 +42,19 @@ def request_budget(request: Request) -> Budget:
 RequestBudget = Annotated[Budget, Depends(request_budget)]
 
 
+async def heavy_pool(request: Request) -> HeavyPool:
+    """`async`: no I/O, so no thread-pool hop (see platform_api.deps)."""
+    pool: HeavyPool = request.app.state.heavy_pool
+    return pool
+
+
+Workers = Annotated[HeavyPool, Depends(heavy_pool)]
+
+
 @router.post(
     "/workspaces/{workspace_id}/projects/generate",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}, 404: {}, **TIMEOUT},
+    responses={200: {"content": {"application/zip": {}}}, 404: {}, **POOLED},
 )
 def generate_project(
     workspace_id: str,
@@ -47,6 +62,7 @@ def generate_project(
     session: DbSession,
     ctx: Context,
     budget: RequestBudget,
+    pool: Workers,
 ) -> Response:
     archive = service.generate_project(
         session,
@@ -56,6 +72,7 @@ def generate_project(
         template=body.template,
         files=body.files,
         budget=budget,
+        pool=pool,
     )
     return Response(
         archive,
@@ -102,10 +119,16 @@ def list_samples(session: DbSession, user: CurrentUser) -> SampleList:
     return SampleList(items=[SampleRead.model_validate(s) for s in service.list_samples(session)])
 
 
-@router.post("/analysis/codebase", responses={404: {}, 413: {}, **TIMEOUT})
+@router.post("/analysis/codebase", responses={404: {}, 413: {}, **POOLED})
 def analyse_codebase(
-    body: AnalysisRequest, session: DbSession, user: CurrentUser, budget: RequestBudget
+    body: AnalysisRequest,
+    session: DbSession,
+    user: CurrentUser,
+    budget: RequestBudget,
+    pool: Workers,
 ) -> AnalysisRead:
     if isinstance(body, SampleAnalysis):
-        return service.analyse_sample(session, sample=body.sample, budget=budget)
-    return service.analyse_upload(session, archive_base64=body.archive_base64, budget=budget)
+        return service.analyse_sample(session, sample=body.sample, budget=budget, pool=pool)
+    return service.analyse_upload(
+        session, archive_base64=body.archive_base64, budget=budget, pool=pool
+    )

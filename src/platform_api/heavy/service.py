@@ -1,6 +1,8 @@
 """Heavy work: project generation, deep dataset search and codebase analysis, each on a budget.
 
-Routes are plain `def`, so this runs in the server's thread pool, never on the event loop.
+Routes are plain `def`, so this runs in the server's thread pool, never on the event loop. The CPU
+work of generation and analysis goes further, to the heavy process pool (platform_api.heavy.pool):
+this module does the database part in the request's thread and sends the pool bytes and plain data.
 Generation and analysis end the request's transaction before they compute: on SQLite a write
 transaction is the database-wide write lock, and a POST must not hold it through seconds of CPU.
 """
@@ -20,6 +22,7 @@ from platform_api.context import RequestContext
 from platform_api.errors import BadRequest, NotFound, ValidationFailed
 from platform_api.heavy import analysis, generator
 from platform_api.heavy.budget import Budget, database_budget
+from platform_api.heavy.pool import HeavyPool
 from platform_api.heavy.schemas import AnalysisRead, FunctionRead
 from platform_api.models import CodeSample, Dataset, DatasetRow
 from platform_api.pagination import PageParams
@@ -38,10 +41,18 @@ def generate_project(
     template: str,
     files: int,
     budget: Budget,
+    pool: HeavyPool,
 ) -> bytes:
     get_owned(session, ctx, workspace_id)
     session.commit()  # nothing is written: release the lock before the CPU work
-    return generator.generate_project(name=name, template=template, files=files, budget=budget)
+    return pool.run(
+        budget,
+        generator.generate_project,
+        name=name,
+        template=template,
+        files=files,
+        budget=budget,
+    )
 
 
 def list_datasets(session: Session) -> list[Dataset]:
@@ -105,31 +116,35 @@ def list_samples(session: Session) -> list[Any]:
     )
 
 
-def analyse_sample(session: Session, *, sample: str, budget: Budget) -> AnalysisRead:
+def analyse_sample(
+    session: Session, *, sample: str, budget: Budget, pool: HeavyPool
+) -> AnalysisRead:
     archive = session.scalar(select(CodeSample.archive).where(CodeSample.name == sample))
     if archive is None:
         raise NotFound(f"No sample named {sample}; GET /api/v1/analysis/samples lists them")
-    return _analyse(session, archive, budget)
+    return _analyse(session, archive, budget, pool)
 
 
-def analyse_upload(session: Session, *, archive_base64: str, budget: Budget) -> AnalysisRead:
-    return _analyse(session, _decode_archive(archive_base64), budget)
+def analyse_upload(
+    session: Session, *, archive_base64: str, budget: Budget, pool: HeavyPool
+) -> AnalysisRead:
+    return _analyse(session, _decode_archive(archive_base64), budget, pool)
 
 
-def _analyse(session: Session, archive: bytes, budget: Budget) -> AnalysisRead:
+def _analyse(session: Session, archive: bytes, budget: Budget, pool: HeavyPool) -> AnalysisRead:
     session.commit()  # nothing is written: release the lock before the CPU work
-    figures = analysis.analyse_archive(archive, budget)
+    summary = pool.run(budget, analysis.summarise_archive, archive, budget)
     return AnalysisRead(
-        files=figures.files,
-        lines=figures.lines,
-        functions=len(figures.functions),
-        classes=figures.classes,
-        average_complexity=figures.average_complexity,
-        max_complexity=figures.max_complexity,
-        syntax_errors=figures.syntax_errors,
+        files=summary.files,
+        lines=summary.lines,
+        functions=summary.functions,
+        classes=summary.classes,
+        average_complexity=summary.average_complexity,
+        max_complexity=summary.max_complexity,
+        syntax_errors=summary.syntax_errors,
         largest_functions=[
             FunctionRead(name=f.name, file=f.file, lines=f.lines, complexity=f.complexity)
-            for f in figures.largest()
+            for f in summary.largest_functions
         ],
     )
 
