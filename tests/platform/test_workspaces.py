@@ -75,7 +75,7 @@ def test_page_size_is_bounded(member: Account) -> None:
     assert member.get("/api/v1/workspaces", params={"limit": 101}).status_code == 422
     assert member.get("/api/v1/workspaces", params={"limit": 0}).status_code == 422
     bad = member.get("/api/v1/workspaces", params={"cursor": "%%%"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
 
 
 def test_unknown_fields_are_rejected(member: Account) -> None:
