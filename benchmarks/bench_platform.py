@@ -338,9 +338,7 @@ def measure(
             command, env = k6_command(endpoint, rate, seconds, k6_script, summary)
             p95, note = run_k6(command, env, summary, seconds)
             fig.p95_ms.append(p95)
-            fig.k6_command = shell(
-                command, {k: env[k] for k in ("RATE", "DURATION", "URL", "METHOD")}
-            )
+            fig.k6_command = shell(command, env)
             if note:
                 fig.errors.append(f"k6 run {run + 1}: {note}")
             print(

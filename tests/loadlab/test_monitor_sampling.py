@@ -359,9 +359,11 @@ def test_process_tree_counts_a_child_born_between_reads() -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "expected"),
+    ("command", "children", "expected"),
     [
-        pytest.param([sys.executable, "-c", "import time; time.sleep(30)"], 1.0, id="one-python"),
+        pytest.param(
+            [sys.executable, "-c", "import time; time.sleep(30)"], 0, 1.0, id="one-python"
+        ),
         pytest.param(
             [
                 sys.executable,
@@ -371,20 +373,33 @@ def test_process_tree_counts_a_child_born_between_reads() -> None:
                 " for _ in range(2)]\n"
                 "time.sleep(30)",
             ],
+            2,
             2.0,
             id="supervisor-and-two-workers",
         ),
-        pytest.param(["sleep", "30"], None, id="not-python-all-cores"),
+        pytest.param(
+            [
+                sys.executable,
+                "-c",
+                "import multiprocessing as mp, time\n"
+                "mp.set_start_method('spawn')\n"
+                "pool = mp.Pool(1)\n"  # one worker process, plus multiprocessing's tracker
+                "time.sleep(30)",
+            ],
+            2,
+            1.0,
+            id="server-with-a-process-pool",
+        ),
+        pytest.param(["sleep", "30"], 0, None, id="not-python-all-cores"),
     ],
 )
 def test_default_cores_follow_what_the_target_can_use(
-    command: list[str], expected: float | None
+    command: list[str], children: int, expected: float | None
 ) -> None:
     process = subprocess.Popen(command)
     try:
         tree = ProcessTree(process.pid)
-        if expected == 2.0:
-            wait_for(lambda: len(tree.root.children()) == 2, 10, "two workers")
+        wait_for(lambda: len(tree.root.children()) == children, 10, f"{children} children")
         cores = default_cores(process.pid)
     finally:
         for child in ProcessTree(process.pid).root.children(recursive=True):
@@ -411,5 +426,5 @@ def test_an_internal_error_stops_sampling_with_a_warning_not_a_crash() -> None:
 
 
 def test_a_bad_configuration_is_refused_with_every_problem() -> None:
-    with pytest.raises(ValueError, match="must start with http.*; monitor interval"):
+    with pytest.raises(ValueError, match=r"must start with http.*; monitor interval"):
         Monitor(MonitorConfig("localhost:8000", None, interval_s=0), clock_start=0.0)

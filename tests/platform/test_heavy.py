@@ -474,3 +474,26 @@ def test_a_runaway_task_is_504_then_the_pool_is_replaced(tmp_path: Path) -> None
         assert response.json() == TINY_ANALYSIS
         (second,) = spawned_workers(platform)
         assert worker_pids(platform, "summarise_archive") == [second.pid] != [first.pid]
+
+
+def test_a_dead_worker_process_is_replaced(tmp_path: Path) -> None:
+    """A pool process killed from outside (the OOM killer, say) costs no request an error."""
+    with (
+        running_platform(tmp_path, env={"PLATFORM_LOG_LEVEL": "debug"}) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=30) as http,
+    ):
+        (worker,) = spawned_workers(platform)
+        worker.kill()
+        psutil.wait_procs([worker], timeout=10)
+        response = http.post(
+            "/api/v1/analysis/codebase",
+            json=analysis_body(TINY_CODEBASE),
+            headers=platform.admin_headers(),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == TINY_ANALYSIS
+        assert re.search(
+            rf"replaced the heavy worker processes .*; stopped {worker.pid}\b", platform.log()
+        )
+        (fresh,) = spawned_workers(platform)
+        assert worker_pids(platform, "summarise_archive") == [fresh.pid]

@@ -123,7 +123,8 @@ def default_cores(target_pid: int | None) -> float:
 
     A remote target: this host's count (the best guess there is). A local one: its CPU affinity,
     except that a tree of Python processes runs Python code on one core per process at a time
-    (the GIL), so it may use one core per worker (a supervisor with children only watches them).
+    (the GIL): then one core per child process (the workers a supervisor such as uvicorn starts),
+    or one for a lone process. multiprocessing's own helper processes are not workers.
     """
     if target_pid is None:
         return _host_cores()
@@ -132,8 +133,8 @@ def default_cores(target_pid: int | None) -> float:
         allowed = float(len(root.cpu_affinity() or ()) or _host_cores())
         tree = [root, *root.children(recursive=True)]
         if all(_runs_python(p) for p in tree):
-            workers = len(tree) - 1 if len(tree) > 1 else 1
-            return min(allowed, float(workers))
+            children = [p for p in tree[1:] if not _is_multiprocessing_helper(p)]
+            return min(allowed, float(len(children) or 1))
         return allowed
     except (psutil.Error, AttributeError):  # AttributeError: no cpu_affinity on this OS
         return _host_cores()
@@ -141,6 +142,11 @@ def default_cores(target_pid: int | None) -> float:
 
 def _runs_python(proc: psutil.Process) -> bool:
     return os.path.basename(proc.exe()).startswith(("python", "pypy"))
+
+
+def _is_multiprocessing_helper(proc: psutil.Process) -> bool:
+    command = " ".join(proc.cmdline())
+    return "multiprocessing.resource_tracker" in command or "multiprocessing.forkserver" in command
 
 
 def _host_cores() -> float:

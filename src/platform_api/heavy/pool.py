@@ -66,7 +66,13 @@ class HeavyPool:
         executor = self._new_executor()
         with self._lock:
             self._executor = executor
-        _warm_up(executor, self.processes, READY_TIMEOUT_S)
+        try:
+            _warm_up(executor, self.processes, READY_TIMEOUT_S)
+        except FutureTimeout:
+            raise RuntimeError(
+                f"the {self.processes} heavy worker processes (PLATFORM_HEAVY_PROCESSES) "
+                f"did not start within {READY_TIMEOUT_S:g} s"
+            ) from None
 
     def close(self) -> None:
         """Stop every process; a task still running gets `CLOSE_GRACE_S`, then is terminated."""
@@ -130,7 +136,12 @@ class HeavyPool:
         )
 
     def _watch(self, executor: ProcessPoolExecutor, future: Future[tuple[int, float, T]]) -> None:
-        """After a timeout: a task not yet started is dropped; one that runs on gets a grace."""
+        """After a timeout: a task not yet started is dropped; one that runs on gets a grace.
+
+        Every request has the same budget and the pool is first in, first out, so a task ahead of
+        this one has an earlier deadline: if this one has not ended a grace after its deadline,
+        the task that holds its process is past its own deadline too, not a legitimate one.
+        """
         if future.cancel():
             return
 
@@ -158,7 +169,13 @@ class HeavyPool:
                 return
             self._executor = fresh
         stopped = _stop(executor, grace_s=0)
-        _warm_up(fresh, self.processes, ready_timeout_s)
+        try:
+            _warm_up(fresh, self.processes, ready_timeout_s)
+        except FutureTimeout:
+            if ready_timeout_s > 0:
+                logger.warning("new heavy worker processes not ready in %g s", ready_timeout_s)
+        except RuntimeError as exc:  # broken at start (the next request replaces it), or closed
+            logger.warning("new heavy worker processes failed to start: %s", exc)
         logger.warning(
             "replaced the heavy worker processes because %s; stopped %s", reason, _pids(stopped)
         )
@@ -195,12 +212,8 @@ def _warm_up(executor: ProcessPoolExecutor, processes: int, timeout_s: float) ->
     """Submitting one task per process starts them all; wait up to `timeout_s` for them."""
     futures = [executor.submit(_ready) for _ in range(processes)]
     deadline = time.monotonic() + timeout_s
-    try:
-        for future in futures:
-            future.result(timeout=max(0.0, deadline - time.monotonic()))
-    except FutureTimeout:
-        if timeout_s > 0:
-            logger.warning("the heavy worker processes are not ready after %g s", timeout_s)
+    for future in futures:
+        future.result(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _stop(executor: ProcessPoolExecutor, grace_s: float) -> list[int]:
