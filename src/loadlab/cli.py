@@ -100,6 +100,20 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Dataset of the embedded platform.",
 )
+@click.option(
+    "--target-pid",
+    type=int,
+    default=None,
+    help="With --host: the target's process on this machine, for CPU and memory (psutil).",
+)
+@click.option(
+    "--db-url",
+    default=None,
+    help="PostgreSQL URL: read its statistics during the run; the embedded platform runs on it.",
+)
+@click.option(
+    "--sample-interval", type=float, default=None, help="Seconds between monitor samples (1)."
+)
 @click.option("--keep-raw", is_flag=True, hidden=True, help="Keep every raw sample (for tests).")
 @click.option("--no-progress", is_flag=True, help="No live progress lines.")
 @_influx_options

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from loadlab.engines import ENGINES
 from loadlab.errors import UsageError
 from loadlab.results import PlanInfo, Stage
@@ -48,6 +50,9 @@ class Options:
     results_dir: str | None = None
     seed_size: str = "default"
     keep_raw: bool = False
+    target_pid: int | None = None
+    db_url: str | None = None
+    sample_interval: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ class RunPlan:
     results_dir: Path
     seed_size: str = "default"
     keep_raw: bool = False
+    target_pid: int | None = None  # a local target's process, watched with psutil
+    db_url: str | None = None  # PostgreSQL: the embedded platform's database, and its statistics
+    sample_interval_s: float = 1.0
 
     @property
     def users(self) -> int:
@@ -101,6 +109,7 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         problems.append("--workers must be at least 1")
     if options.seed_size not in SEED_SIZES:
         problems.append(f"--seed-size must be one of {', '.join(SEED_SIZES)}")
+    _monitor_problems(options, problems)
     thresholds: tuple[Threshold, ...] = ()
     try:
         thresholds = parse_thresholds(options.thresholds or scenario.thresholds)
@@ -126,7 +135,23 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         results_dir=Path(options.results_dir or config.results_dir),
         seed_size=options.seed_size,
         keep_raw=options.keep_raw,
+        target_pid=options.target_pid,
+        db_url=options.db_url,
+        sample_interval_s=options.sample_interval or 1.0,
     )
+
+
+def _monitor_problems(options: Options, problems: list[str]) -> None:
+    if options.target_pid is not None:
+        if options.host is None:
+            problems.append("--target-pid needs --host: the embedded platform's process is known")
+        elif not psutil.pid_exists(options.target_pid):
+            problems.append(f"--target-pid {options.target_pid}: no such process on this machine")
+    if options.db_url is not None and not options.db_url.startswith("postgresql://"):
+        problems.append(f"--db-url {options.db_url!r} must be a postgresql:// URL")
+    interval = options.sample_interval
+    if interval is not None and not 0.05 <= interval <= 60:
+        problems.append("--sample-interval must be between 0.05 and 60 seconds")
 
 
 def _profile(

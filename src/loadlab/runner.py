@@ -91,14 +91,16 @@ def _target(
     plan: RunPlan, run_dir: Path, progress: Progress, interrupts: _Interrupts
 ) -> Iterator[TargetInfo]:
     if plan.host is not None:
-        yield TargetInfo(base_url=plan.host, embedded=False)
+        yield TargetInfo(base_url=plan.host, embedded=False, pid=plan.target_pid)
         return
     progress.message("starting the embedded platform...")
 
     def stop_grace_s() -> float:
         return 0.0 if interrupts.count > 1 else 10.0
 
-    with embedded_platform(run_dir, seed_size=plan.seed_size, stop_grace_s=stop_grace_s) as target:
+    with embedded_platform(
+        run_dir, seed_size=plan.seed_size, database_url=plan.db_url, stop_grace_s=stop_grace_s
+    ) as target:
         progress.message(f"platform ready at {target.base_url}")
         yield target
 
@@ -116,7 +118,12 @@ def _run_engine(
     stats = RunStats(time.time())
     engine = create_engine(plan.engine, EngineContext(plan, target, run_id, run_dir, stats))
     monitor = Monitor(
-        MonitorConfig(base_url=target.base_url, target_pid=target.pid),
+        MonitorConfig(
+            base_url=target.base_url,
+            target_pid=target.pid or plan.target_pid,
+            db_url=plan.db_url,
+            interval_s=plan.sample_interval_s,
+        ),
         clock_start=clock_start,
         generator_pids=engine.pids,
     )

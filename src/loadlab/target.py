@@ -97,7 +97,10 @@ def _platform_fingerprint() -> str:
     locations = list(spec.submodule_search_locations or []) if spec else []
     for location in locations:
         root = Path(location)
-        files = [*root.glob("migrations/**/*.py"), *root.glob("**/*seed*.py"), root / "models.py"]
+        # What the seeded data depends on: the schema, the seed, and the text and code it ships.
+        patterns = ("migrations/**/*.py", "**/*seed*.py", "**/corpus.py", "**/samples.py")
+        files = [path for pattern in patterns for path in root.glob(pattern)]
+        files.append(root / "models.py")
         for file in sorted(set(files)):
             if file.is_file():
                 digest.update(file.read_bytes())
@@ -108,9 +111,14 @@ def _build_seeded_database(path: Path, size: str) -> None:
     building = path.with_suffix(".building")
     for leftover in path.parent.glob(building.name + "*"):
         leftover.unlink()
-    env = {**os.environ, "PLATFORM_DATABASE_URL": f"sqlite:///{building}"}
-    log_path = path.with_suffix(".seed.log")
-    with open(log_path, "w") as log:
+    _prepare(f"sqlite:///{building}", size, path.with_suffix(".seed.log"))
+    building.replace(path)
+
+
+def _prepare(database_url: str, size: str, log_path: Path) -> None:
+    """Migrate and seed the database at `database_url`, logging to `log_path`."""
+    env = {**os.environ, "PLATFORM_DATABASE_URL": database_url}
+    with open(log_path, "a") as log:
         for args in (["migrate"], ["seed", "--size", size]):
             result = subprocess.run(
                 [*platform_command(), *args],
@@ -126,7 +134,6 @@ def _build_seeded_database(path: Path, size: str) -> None:
                     f"{result.returncode})",
                     hint=f"see {log_path}",
                 )
-    building.replace(path)
 
 
 @contextlib.contextmanager
@@ -134,29 +141,38 @@ def embedded_platform(
     run_dir: Path,
     *,
     seed_size: str = "default",
+    database_url: str | None = None,
     ready_timeout_s: float = 60.0,
     stop_grace_s: Callable[[], float] = lambda: 10.0,
 ) -> Iterator[TargetInfo]:
     """Start the platform on a free loopback port; stop it on the way out, whatever happened.
 
-    Its database is a throwaway copy outside the run folder (a default-size copy is large); its log
-    stays in the run folder.
+    By default its database is a throwaway copy of a cached seeded SQLite file, outside the run
+    folder (a default-size copy is large). With `database_url` (PostgreSQL) it runs on that
+    database, migrated and seeded first (seeding keeps what is there already). Its log stays in the
+    run folder.
     """
+    log_path = run_dir / "platform.log"
+    if database_url is not None:
+        _prepare(database_url, seed_size, log_path)
+        with _serve(database_url, log_path, ready_timeout_s, stop_grace_s) as target:
+            yield target
+        return
     with tempfile.TemporaryDirectory(prefix="loadlab-platform-") as scratch:
         database = Path(scratch) / "platform.db"
         shutil.copyfile(seeded_database(seed_size), database)
-        with _serve(database, run_dir / "platform.log", ready_timeout_s, stop_grace_s) as target:
+        with _serve(f"sqlite:///{database}", log_path, ready_timeout_s, stop_grace_s) as target:
             yield target
 
 
 @contextlib.contextmanager
 def _serve(
-    database: Path, log_path: Path, ready_timeout_s: float, stop_grace_s: Callable[[], float]
+    database_url: str, log_path: Path, ready_timeout_s: float, stop_grace_s: Callable[[], float]
 ) -> Iterator[TargetInfo]:
     admin_key = secrets.token_urlsafe(24)
     env = {
         **os.environ,
-        "PLATFORM_DATABASE_URL": f"sqlite:///{database}",
+        "PLATFORM_DATABASE_URL": database_url,
         "PLATFORM_ADMIN_API_KEY": admin_key,
     }
     process, base_url = _start_on_free_port(env, log_path, ready_timeout_s)
@@ -166,7 +182,7 @@ def _serve(
             embedded=True,
             pid=process.pid,
             admin_key=admin_key,
-            database="sqlite",
+            database="postgresql" if database_url.startswith("postgresql") else "sqlite",
             log_path=log_path,
         )
     finally:
