@@ -8,18 +8,16 @@ CPU-burn claims are tested through `loadlab run` in test_monitor_cli.py.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult, write_samples_csv
-from platform_server import POSTGRES_URL_ENV, PlatformServer, postgres_database, running_platform
+from platform_server import PlatformServer, running_platform
 
 
 @contextmanager
@@ -60,10 +58,9 @@ def watch(
     seconds: float,
     *,
     threads: int = 2,
-    db_url: str | None = None,
 ) -> tuple[MonitorResult, list[str], list[int]]:
     warnings: list[str] = []
-    config = MonitorConfig(server.base_url, server.pid, db_url=db_url)
+    config = MonitorConfig(server.base_url, server.pid)
     clock_start = time.monotonic()
     monitor = Monitor(config, clock_start=clock_start, warn=warnings.append)
     monitor.start()
@@ -112,23 +109,3 @@ def test_a_run_against_the_platform_fills_every_series(tmp_path: Path) -> None:
     }
     rows = write_samples_csv(result, tmp_path / "monitor.csv").read_text().splitlines()
     assert len(rows) == len(result.samples) + 1
-
-
-def test_postgresql_statistics_appear_when_the_platform_runs_on_postgresql(
-    tmp_path: Path,
-) -> None:
-    if not os.environ.get(POSTGRES_URL_ENV):
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (set by .ci/run)")
-    with ExitStack() as stack:
-        database_url = stack.enter_context(postgres_database())
-        server = stack.enter_context(running_platform(tmp_path / "pg", database_url=database_url))
-        result, warnings, _ = watch(server, 4.2, db_url=database_url)
-    assert warnings == []
-    assert result.sources["postgres"] == "ok"
-    for name in ("pg_cache_hit_rate", "pg_waiting_locks", "pg_active_connections", "pg_deadlocks"):
-        assert filled(result, name), name
-    found = result.aggregates(1.0, 4.0)
-    assert found["pg_cache_hit_rate"].value is not None
-    assert 50 < found["pg_cache_hit_rate"].value <= 100  # a small, hot database
-    assert found["pg_waiting_locks_max"].value is not None
-    assert found["db_pool_size"].value is not None  # the platform's own series too
