@@ -239,6 +239,10 @@ class RunStats:
         """Seconds from the start of the clock to the first response (the engine's start-up)."""
         return float(self._first_load or 0)
 
+    def load_ended_s(self) -> float:
+        """Seconds from the start of the clock to the end of the last second with a response."""
+        return float(self._last_load + 1) if self._last_load is not None else 0.0
+
     def duration_s(self) -> float:
         """From the first to the last second with a response."""
         if self._first_load is None or self._last_load is None:

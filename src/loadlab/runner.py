@@ -27,7 +27,7 @@ from loadlab.plan import RunPlan
 from loadlab.progress import Progress
 from loadlab.reports import InfluxTarget, ReportError, write_reports
 from loadlab.results import RunSummary, Target
-from loadlab.stages import steady_window
+from loadlab.stages import judged_window
 from loadlab.target import TargetInfo, check_reachable, embedded_platform
 from loadlab.thresholds import evaluate
 from loadlab.units import Measured
@@ -171,8 +171,9 @@ def _summarize(
     interrupted: bool,
 ) -> RunSummary:
     totals, endpoints, errors, timeline, duration_s = stats.finish()
-    # The stages count from the first user; the monitor's clock from the engine's launch.
-    steady_from_s, steady_to_s = (t + stats.load_started_s() for t in steady_window(plan.stages))
+    steady_from_s, steady_to_s = judged_window(
+        plan.stages, stats.load_started_s(), stats.load_ended_s()
+    )
     aggregates = monitor_result.aggregates(steady_from_s, steady_to_s)
     thresholds = evaluate(
         plan.thresholds, totals=totals, endpoints=endpoints, aggregates=aggregates

@@ -128,3 +128,19 @@ def steady_window(stages: Sequence[Stage]) -> tuple[float, float]:
         start_s = end_s
         previous = stage.target
     return best if best is not None else (0.0, start_s)
+
+
+def judged_window(
+    stages: Sequence[Stage], load_started_s: float, load_ended_s: float
+) -> tuple[float, float]:
+    """The planned hold on the clock of the run, cut to the load that really happened.
+
+    The stages count from the first response; a run that started late or was stopped early must
+    not be judged over seconds without load. With no hold left, the whole load is judged.
+    """
+    planned_from_s, planned_to_s = steady_window(stages)
+    from_s = min(load_started_s + planned_from_s, load_ended_s)
+    to_s = min(load_started_s + planned_to_s, load_ended_s)
+    if to_s - from_s < 1.0:
+        return load_started_s, load_ended_s
+    return from_s, to_s

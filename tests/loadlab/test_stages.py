@@ -8,6 +8,7 @@ from loadlab.errors import UsageError
 from loadlab.results import Stage
 from loadlab.stages import (
     format_stages,
+    judged_window,
     max_ramp_rate,
     parse_stages,
     ramp_and_hold,
@@ -94,3 +95,20 @@ def test_format_round_trips_and_rate() -> None:
     stages = parse_stages("2m:200,5m:200,2m:0")
     assert parse_stages(format_stages(stages)) == stages
     assert max_ramp_rate(stages) == pytest.approx(200 / 120)
+
+
+@pytest.mark.parametrize(
+    ("text", "load", "window"),
+    [
+        ("5s:5,55s:5", (2.0, 63.0), (7.0, 62.0)),
+        ("5s:5,55s:5", (2.0, 9.0), (7.0, 9.0)),
+        ("5s:5,55s:5", (2.0, 6.0), (2.0, 6.0)),
+        ("30s:20,1m:200,30s:20", (1.0, 121.0), (1.0, 121.0)),
+        ("30s:20,1m:200,30s:20", (1.0, 50.0), (1.0, 50.0)),
+    ],
+    ids=["whole-run", "stopped-in-hold", "stopped-before-hold", "no-hold", "no-hold-stopped"],
+)
+def test_judged_window_never_reaches_past_the_load(
+    text: str, load: tuple[float, float], window: tuple[float, float]
+) -> None:
+    assert judged_window(parse_stages(text), *load) == window
