@@ -6,9 +6,6 @@ and gives k6 that URL instead.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,64 +14,17 @@ import httpx
 import pytest
 from tool_runs import run_tool, tool_env
 
-from platform_server import PlatformServer, free_port
+from influx_server import needs_influxd, running_influxd
+from platform_server import PlatformServer
 
-INFLUXD = shutil.which("influxd")
-
-pytestmark = pytest.mark.skipif(
-    INFLUXD is None, reason="influxd is not installed (apt-get install -y influxdb)"
-)
-
-
-def influx_config(root: Path, http_port: int, rpc_port: int) -> str:
-    return f"""
-reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-[meta]
-  dir = "{root}/meta"
-[data]
-  dir = "{root}/data"
-  wal-dir = "{root}/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:{http_port}"
-  log-enabled = false
-"""
+pytestmark = needs_influxd
 
 
 @pytest.fixture
 def influxdb(tmp_path: Path) -> Iterator[str]:
     """A throwaway influxd; yields its base URL."""
-    assert INFLUXD is not None
-    http_port, rpc_port = free_port(), free_port()
-    config = tmp_path / "influxdb.conf"
-    config.write_text(influx_config(tmp_path, http_port, rpc_port))
-    base_url = f"http://127.0.0.1:{http_port}"
-    with (tmp_path / "influxd.log").open("wb") as log:
-        process = subprocess.Popen(
-            [INFLUXD, "run", "-config", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "influxd.log").read_text()
-            try:
-                if httpx.get(f"{base_url}/ping", timeout=1).status_code == 204:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "influxd was not ready within 30 s"
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    with running_influxd(tmp_path) as server:
+        yield server.base_url
 
 
 def influx_values(base_url: str, query: str) -> list[list[Any]]:

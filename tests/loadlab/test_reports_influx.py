@@ -6,10 +6,6 @@ The server runs with authentication on, so the basic-auth (1.x) and token (2.x) 
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,18 +14,17 @@ from typing import Any
 import httpx
 import pytest
 
+from influx_server import needs_influxd, running_influxd
 from loadlab.reports import InfluxError, parse_influx_target, write_reports
 from loadlab.reports.html import HTML_FILE
 from loadlab.reports.influx import InfluxReporter
 from loadlab.results import RunSummary
+from platform_server import free_port
 
 FIXTURE = Path(__file__).parent / "report_fixtures" / "summary_smoke.json"
-INFLUXD = shutil.which("influxd")
 USER, PASSWORD = "loadlab", "s3cret"
 
-pytestmark = pytest.mark.skipif(
-    INFLUXD is None, reason="influxd is not installed (apt-get install -y influxdb)"
-)
+pytestmark = needs_influxd
 
 
 @dataclass(frozen=True)
@@ -60,81 +55,17 @@ class Influx:
         assert response.status_code == 200, response.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _config(root: Path, http_port: int, rpc_port: int) -> str:
-    return f"""
-reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-[meta]
-  dir = "{root}/meta"
-[data]
-  dir = "{root}/data"
-  wal-dir = "{root}/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[subscriber]
-  enabled = false
-[continuous_queries]
-  enabled = false
-[http]
-  bind-address = "127.0.0.1:{http_port}"
-  auth-enabled = true
-  log-enabled = false
-"""
-
-
 @pytest.fixture(scope="module")
 def influx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influx]:
-    assert INFLUXD is not None
-    root = tmp_path_factory.mktemp("influxd")
-    http_port, rpc_port = _free_port(), _free_port()
-    (root / "influxdb.conf").write_text(_config(root, http_port, rpc_port))
-    base_url = f"http://127.0.0.1:{http_port}"
-    with (root / "influxd.log").open("wb") as log:
-        process = subprocess.Popen(
-            [INFLUXD, "run", "-config", str(root / "influxdb.conf")],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    with running_influxd(tmp_path_factory.mktemp("influxd"), auth=True) as server:
+        # With no user yet, InfluxDB accepts exactly this one statement unauthenticated.
+        response = httpx.post(
+            f"{server.base_url}/query",
+            data={"q": f"CREATE USER {USER} WITH PASSWORD '{PASSWORD}' WITH ALL PRIVILEGES"},
+            timeout=10,
         )
-        try:
-            version = _wait_ready(base_url, process, root / "influxd.log")
-            # With no user yet, InfluxDB accepts exactly this one statement unauthenticated.
-            response = httpx.post(
-                f"{base_url}/query",
-                data={"q": f"CREATE USER {USER} WITH PASSWORD '{PASSWORD}' WITH ALL PRIVILEGES"},
-                timeout=10,
-            )
-            response.raise_for_status()
-            yield Influx(base_url, version)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"influxd exited with {process.returncode}: {log.read_text()}")
-        try:
-            response = httpx.get(f"{base_url}/ping", timeout=1)
-            if response.status_code == 204:
-                return response.headers.get("X-Influxdb-Version", "")
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"influxd did not answer /ping within 30 s: {log.read_text()}")
+        response.raise_for_status()
+        yield Influx(server.base_url, server.version)
 
 
 def _summary() -> RunSummary:
@@ -222,7 +153,7 @@ def test_wrong_password_fails_after_the_files_are_written(influx: Influx, tmp_pa
 
 
 def test_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
-    target = parse_influx_target(f"http://127.0.0.1:{_free_port()}/loadlab")
+    target = parse_influx_target(f"http://127.0.0.1:{free_port()}/loadlab")
 
     with pytest.raises(InfluxError, match=r"could not write to InfluxDB at http://127\.0\.0\.1"):
         InfluxReporter(target).write(_summary(), tmp_path)
