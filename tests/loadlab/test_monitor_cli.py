@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from monitor_expectations import PLATFORM_SERIES
 
 from platform_server import (
     POSTGRES_URL_ENV,
@@ -72,17 +73,7 @@ def test_a_run_against_the_embedded_platform_fills_every_series(tmp_path: Path) 
     assert "monitor (" not in done.stderr  # no warning
     samples = monitor["samples"]
     assert len(samples) >= 5
-    every = [
-        "target_cpu_percent", "target_rss_bytes", "target_threads", "target_open_fds",
-        "target_disk_read_bytes_per_s", "target_disk_write_bytes_per_s",
-        "target_net_sent_bytes_per_s", "target_net_recv_bytes_per_s", "host_cpu_percent",
-        "host_memory_used_bytes", "generator_cpu_percent", "generator_max_process_cpu_percent",
-        "server_rps", "server_error_rate", "server_p50_ms", "server_p95_ms", "server_p99_ms",
-        "server_in_flight", "db_query_p95_ms", "db_pool_size", "db_pool_checked_out",
-        "db_pool_overflow", "db_pool_waiters", "db_pool_wait_p95_ms", "db_busy_waits_per_s",
-        "db_lock_waits", "db_deadlocks", "cache_hit_rate",
-    ]  # fmt: skip
-    empty = [name for name in every if all(s.get(name) is None for s in samples)]
+    empty = [name for name in sorted(PLATFORM_SERIES) if all(s.get(name) is None for s in samples)]
     assert empty == []
     assert max(s["generator_cpu_percent"] for s in samples) > 0  # Locust's processes were seen
     # The monitor's seconds line up with the client-side timeline's.
@@ -94,7 +85,7 @@ def test_a_run_against_the_embedded_platform_fills_every_series(tmp_path: Path) 
     with (run_dir / "monitor.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(samples)
-    assert set(every) <= set(rows[0])
+    assert set(PLATFORM_SERIES) <= set(rows[0])
     assert monitor["summary"]["rss_start_bytes"] > 0
     assert monitor["summary"]["cores"] == 1  # one uvicorn worker runs Python on one core
 

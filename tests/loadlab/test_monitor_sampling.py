@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from monitor_expectations import PLATFORM_SERIES
 
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult, write_samples_csv
 from loadlab.monitor.system import ProcessTree, default_cores
@@ -196,17 +197,7 @@ def test_every_series_is_filled_from_a_local_exporter(tmp_path: Path) -> None:
     assert times == sorted(times)
     # Ticks fall on multiples of the interval from clock_start, as the client timeline's seconds.
     assert all(abs(t * 2 - round(t * 2)) < 0.1 for t in times)
-    filled = {
-        "target_cpu_percent", "target_rss_bytes", "target_threads", "target_open_fds",
-        "target_disk_read_bytes_per_s", "target_disk_write_bytes_per_s",
-        "target_net_sent_bytes_per_s", "target_net_recv_bytes_per_s", "host_cpu_percent",
-        "host_memory_used_bytes", "generator_cpu_percent", "generator_max_process_cpu_percent",
-        "server_rps", "server_error_rate", "server_p50_ms", "server_p95_ms", "server_p99_ms",
-        "server_in_flight", "db_query_p95_ms", "db_pool_size", "db_pool_checked_out",
-        "db_pool_overflow", "db_pool_waiters", "db_pool_wait_p95_ms", "db_busy_waits_per_s",
-        "db_lock_waits", "db_deadlocks", "cache_hit_rate",
-    }  # fmt: skip
-    for name in filled:
+    for name in PLATFORM_SERIES:
         assert values(result, name), f"{name} has no value in any sample"
     last = result.samples[-1]
     # ~100 requests/s at 0.01 s sleeps; the /metrics route is left out of every server series.
