@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck serve benchmark clean
+.PHONY: install run test serve benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,11 @@ test: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/platform-api serve
 
+## Timed comparisons (docs/benchmarks.md); the platform one needs Debian's wrk.
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_platform.py
+	$(BIN)/python benchmarks/bench_monitor.py --seconds 60 --runs 3
+	$(BIN)/python benchmarks/bench_report.py --runs 5
 
 clean:
 	rm -rf $(VENV) results .mypy_cache .ruff_cache .pytest_cache

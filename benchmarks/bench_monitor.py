@@ -7,7 +7,7 @@ the sampling period; the median of several runs is the result.
 
     .venv/bin/python benchmarks/bench_monitor.py [--seconds 60] [--runs 3] [--db-url URL]
 
-Writes a Markdown table to stdout (copied into docs/benchmarks-monitor.md).
+Writes a Markdown table to stdout (copied into docs/benchmarks.md).
 """
 
 from __future__ import annotations

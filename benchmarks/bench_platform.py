@@ -16,7 +16,7 @@ on every request). Endpoints: `/health` on both, then the platform's `GET /api/v
 
     .venv/bin/python benchmarks/bench_platform.py [--duration 5] [--runs 3] [--connections 32]
 
-Prints a Markdown table with the exact commands (copied into docs/benchmarks-platform.md).
+Prints a Markdown table with the exact commands (copied into docs/benchmarks.md).
 """
 
 from __future__ import annotations

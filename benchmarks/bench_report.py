@@ -11,7 +11,7 @@ output), so its peak RSS (`ru_maxrss`) is the rendering's alone.
 
     .venv/bin/python benchmarks/bench_report.py [--seconds 7200] [--rps 1000] [--runs 3]
 
-Writes a Markdown table to stdout (copied into docs/benchmarks-reports.md); exits 1 if a goal
+Writes a Markdown table to stdout (copied into docs/benchmarks.md); exits 1 if a goal
 is missed.
 """
 

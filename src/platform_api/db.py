@@ -106,10 +106,10 @@ def _serialize_writers(engine: Engine, timeout_s: float) -> None:
     """Queue this process's writers on a Python lock before `BEGIN IMMEDIATE`.
 
     A waiting writer then wakes the moment the lock is released, where SQLite's busy handler
-    polls with sleeps of up to 100 ms (half-load write P95 went from hundreds of ms to a few, see
-    docs/benchmarks.md). A connection keeps the lock until it goes back to the pool, so a session
-    that commits and writes again does not queue behind itself. Other processes still meet
-    SQLite's busy timeout.
+    polls with sleeps of up to 100 ms. A connection keeps the lock until it goes back to the pool,
+    so a session that commits and writes again does not queue behind itself; a failed or
+    invalidated connection gives it back too. Other processes (`--workers N`) still meet SQLite's
+    busy timeout.
     """
     write_lock = threading.Lock()
 
