@@ -29,6 +29,14 @@ from loadlab.results import SUMMARY_FILE, MonitorData, RunSummary, ThresholdResu
 FIXTURE = Path(__file__).parent / "report_fixtures" / "summary_smoke.json"
 
 
+# The latency figures of an endpoint, or of a run, that saw no request at all.
+NO_REQUESTS: dict[str, Any] = {
+    "requests": 0, "failures": 0, "error_rate": 0.0, "rps": 0.0, "mean_ms": None,
+    "min_ms": None, "max_ms": None, "p50_ms": None, "p90_ms": None, "p95_ms": None,
+    "p99_ms": None, "p999_ms": None,
+}  # fmt: skip
+
+
 def _summary() -> RunSummary:
     return RunSummary.from_dict(json.loads(FIXTURE.read_text()))
 
@@ -219,21 +227,7 @@ def test_timeline_csv_joins_timeline_and_monitor(tmp_path: Path) -> None:
 
 def test_stats_csv_of_an_endpoint_without_requests_says_na(tmp_path: Path) -> None:
     summary = _summary()
-    idle = dataclasses.replace(
-        summary.endpoints[0],
-        requests=0,
-        failures=0,
-        error_rate=0.0,
-        rps=0.0,
-        mean_ms=None,
-        min_ms=None,
-        max_ms=None,
-        p50_ms=None,
-        p90_ms=None,
-        p95_ms=None,
-        p99_ms=None,
-        p999_ms=None,
-    )
+    idle = dataclasses.replace(summary.endpoints[0], **NO_REQUESTS)
     summary = dataclasses.replace(summary, endpoints=(idle,))
 
     CsvReporter().write(summary, tmp_path)
@@ -300,21 +294,7 @@ def test_unknown_reporter_lists_the_valid_ones() -> None:
 
 def test_a_run_that_recorded_nothing_still_gets_every_report(tmp_path: Path) -> None:
     summary = _summary()
-    nothing = dataclasses.replace(
-        summary.totals,
-        requests=0,
-        failures=0,
-        error_rate=0.0,
-        rps=0.0,
-        mean_ms=None,
-        min_ms=None,
-        max_ms=None,
-        p50_ms=None,
-        p90_ms=None,
-        p95_ms=None,
-        p99_ms=None,
-        p999_ms=None,
-    )
+    nothing = dataclasses.replace(summary.totals, **NO_REQUESTS)
     summary = dataclasses.replace(
         summary,
         duration_s=0.0,
