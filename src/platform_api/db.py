@@ -159,3 +159,18 @@ def migrate(settings: Settings) -> None:
 def ping(database: Database) -> None:
     with database.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def pool_figures(engine: Engine) -> dict[str, int]:
+    """The pool's size, connections checked out and overflow (0 where a pool has no such figure)."""
+    pool: Any = engine.pool
+
+    def figure(name: str) -> int:
+        method = getattr(pool, name, None)
+        return int(method()) if callable(method) else 0
+
+    return {
+        "size": figure("size"),
+        "checked_out": figure("checkedout"),
+        "overflow": max(figure("overflow"), 0),
+    }

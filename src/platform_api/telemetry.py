@@ -38,7 +38,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, create_engine, event, text
 
-from platform_api.db import Database
+from platform_api.db import Database, pool_figures
 
 logger = logging.getLogger("platform_api.telemetry")
 
@@ -173,13 +173,10 @@ class Telemetry:
             self._sampler.scraped.set()
         return generate_latest(self._render_registry)
 
-    def pool_figures(self) -> dict[str, float]:
-        pool: Any = self._pool.pool if self._pool is not None else None
-        return {
-            "size": _call(pool, "size"),
-            "checked_out": _call(pool, "checkedout"),
-            "overflow": max(_call(pool, "overflow"), 0.0),
-        }
+    def pool_figures(self) -> dict[str, int]:
+        if self._pool is None:
+            return {"size": 0, "checked_out": 0, "overflow": 0}
+        return pool_figures(self._pool)
 
     def refresh_process_gauges(self) -> None:
         """In multiprocess mode, publish this process's share of the summed gauges."""
@@ -331,8 +328,3 @@ def read_sample(engine: Engine) -> DatabaseSample:
                 or 0
             )
     return sample
-
-
-def _call(pool: Any, name: str) -> float:
-    method = getattr(pool, name, None)
-    return float(method()) if callable(method) else 0.0

@@ -29,6 +29,7 @@ from platform_api.admin.schemas import (
     SystemMetrics,
 )
 from platform_api.context import RequestContext
+from platform_api.db import pool_figures
 from platform_api.errors import Conflict, NotFound
 from platform_api.models import (
     AuditLog,
@@ -64,7 +65,7 @@ def system_metrics(
             .group_by(Execution.status)
         ).all()
     )
-    pool: Any = engine.pool
+    pool = pool_figures(engine)
     with process.oneshot():
         figures = ProcessFigures(
             cpu_percent=process.cpu_percent(interval=None),
@@ -79,18 +80,13 @@ def system_metrics(
         ),
         database=DatabaseFigures(
             dialect=engine.dialect.name,
-            pool_size=_pool_figure(pool, "size"),
-            checked_out=_pool_figure(pool, "checkedout"),
-            overflow=max(_pool_figure(pool, "overflow"), 0),
+            pool_size=pool["size"],
+            checked_out=pool["checked_out"],
+            overflow=pool["overflow"],
         ),
         process=figures,
         uptime_s=round(time.time() - started_at, 3),
     )
-
-
-def _pool_figure(pool: Any, name: str) -> int:
-    method = getattr(pool, name, None)
-    return int(method()) if callable(method) else 0
 
 
 def list_audit_logs(
