@@ -12,6 +12,7 @@ from platform_api.accounts import routes as accounts_routes
 from platform_api.accounts.service import ensure_admin
 from platform_api.admin import routes as admin_routes
 from platform_api.db import create_database, migrate
+from platform_api.deps import ThreadLimiters
 from platform_api.errors import install_error_handlers
 from platform_api.executions import routes as executions_routes
 from platform_api.health import routes as health_routes
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter = _rate_limiter(settings)
         app.state.database = database
         app.state.limiter = limiter
+        app.state.thread_limiters = ThreadLimiters.create()
         app.state.started_at = time.time()
         ensure_admin(database, settings.admin_api_key)
         worker = ExecutionWorker(database, settings, telemetry)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, ParamSpec, TypeVar
 
 import anyio
@@ -61,7 +62,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     database = get_database(request)
     factory = database.write_sessions if request.method in WRITE_METHODS else database.read_sessions
     session = factory()
-    session.info[SESSION_LIMITER] = _limiter(request, "db", DB_THREADS)
+    session.info[SESSION_LIMITER] = _limiters(request).db
     try:
         yield session
     except BaseException:
@@ -79,19 +80,25 @@ async def _finish(request: Request, session: Session, *, commit: bool) -> None:
     # away must not leave the connection checked out.
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(
-            _end_transaction, session, commit, limiter=_limiter(request, "exit", EXIT_THREADS)
+            _end_transaction, session, commit, limiter=_limiters(request).exit
         )
 
 
-def _limiter(request: Request, name: str, tokens: int) -> anyio.CapacityLimiter:
-    """A thread limiter of the app's, made on first use (on the event loop, so without a race)."""
-    state = request.app.state
-    if not hasattr(state, "thread_limiters"):
-        state.thread_limiters = {}
-    limiters: dict[str, anyio.CapacityLimiter] = state.thread_limiters
-    if name not in limiters:
-        limiters[name] = anyio.CapacityLimiter(tokens)
-    return limiters[name]
+@dataclass(frozen=True)
+class ThreadLimiters:
+    """The app's thread budgets, made by its lifespan (on the event loop)."""
+
+    db: anyio.CapacityLimiter  # the short database hops
+    exit: anyio.CapacityLimiter  # the sessions' final commits
+
+    @classmethod
+    def create(cls) -> ThreadLimiters:
+        return cls(db=anyio.CapacityLimiter(DB_THREADS), exit=anyio.CapacityLimiter(EXIT_THREADS))
+
+
+def _limiters(request: Request) -> ThreadLimiters:
+    limiters: ThreadLimiters = request.app.state.thread_limiters
+    return limiters
 
 
 def _end_transaction(session: Session, commit: bool) -> None:
@@ -142,7 +149,7 @@ async def current_user(request: Request, response: Response) -> User:
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized()
     user, decision = await anyio.to_thread.run_sync(
-        _authenticate, request, key.strip(), limiter=_limiter(request, "db", DB_THREADS)
+        _authenticate, request, key.strip(), limiter=_limiters(request).db
     )
     if not decision.allowed:
         raise RateLimited(
@@ -184,25 +191,24 @@ async def require_admin(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
-async def request_context(request: Request, user: CurrentUser) -> RequestContext:
+def _context(request: Request, user: User | None) -> RequestContext:
     return RequestContext(
-        user_id=user.id,
-        role=user.role,
+        user_id=user.id if user else None,
+        role=user.role if user else None,
         request_id=getattr(request.state, "request_id", None),
         test_run_id=getattr(request.state, "test_run_id", None),
     )
+
+
+async def request_context(request: Request, user: CurrentUser) -> RequestContext:
+    return _context(request, user)
 
 
 Context = Annotated[RequestContext, Depends(request_context)]
 
 
 async def anonymous_context(request: Request) -> RequestContext:
-    return RequestContext(
-        user_id=None,
-        role=None,
-        request_id=getattr(request.state, "request_id", None),
-        test_run_id=getattr(request.state, "test_run_id", None),
-    )
+    return _context(request, None)
 
 
 AnonymousContext = Annotated[RequestContext, Depends(anonymous_context)]
