@@ -15,7 +15,6 @@ import importlib.util
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from loadlab.errors import TargetError
+from loadlab.processes import stop_group
 
 READY_PATH = "/health/ready"
 SEED_SIZES = ("small", "default")
@@ -186,7 +186,7 @@ def _serve(
             log_path=log_path,
         )
     finally:
-        stop_process_group(process, grace_s=stop_grace_s())
+        stop_group(process, grace_s=stop_grace_s())
 
 
 def _start_on_free_port(
@@ -205,12 +205,12 @@ def _start_on_free_port(
             _wait_ready(process, base_url, log_path, ready_timeout_s)
         except TargetError:
             exited_early = process.poll() is not None
-            stop_process_group(process, grace_s=5.0)
+            stop_group(process, grace_s=5.0)
             if exited_early and attempt < attempts:
                 continue
             raise
         except BaseException:
-            stop_process_group(process, grace_s=0.0)
+            stop_group(process, grace_s=0.0)
             raise
         return process, base_url
     raise AssertionError("unreachable")  # the loop returns or raises
@@ -236,16 +236,3 @@ def _wait_ready(
         f"the embedded platform did not answer {READY_PATH} within {timeout_s:g}s",
         hint=f"see {log_path}",
     )
-
-
-def stop_process_group(process: subprocess.Popen[bytes], *, grace_s: float) -> None:
-    """SIGTERM, then SIGKILL after `grace_s`; the group is the one this process started."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=grace_s)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5.0)

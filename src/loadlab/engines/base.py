@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,12 +88,3 @@ def last_line(path: Path) -> str | None:
         return None
     lines = [line for line in lines if line]
     return lines[-1][:300] if lines else None
-
-
-def wait_or_kill(process: subprocess.Popen[bytes], timeout_s: float) -> int | None:
-    try:
-        return process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5.0)
-        return None

@@ -24,8 +24,8 @@ from loadlab.engines.base import (
     find_binary,
     last_line,
     suite_environment,
-    wait_or_kill,
 )
+from loadlab.processes import kill_group, wait_or_kill
 from loadlab.stages import format_stages
 
 SUMMARY_FILE = "k6_summary.json"
@@ -143,8 +143,7 @@ class K6Engine:
             return
         self._interrupted = True
         if force:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            kill_group(process)
         else:
             # k6 stops its VUs on SIGINT and still writes its summary.
             process.send_signal(signal.SIGINT)

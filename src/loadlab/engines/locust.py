@@ -6,10 +6,8 @@ load shape and writes exact histograms to a JSON-lines file, which this module t
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 import signal
 import subprocess
 from importlib import resources
@@ -22,9 +20,9 @@ from loadlab.engines.base import (
     find_binary,
     last_line,
     suite_environment,
-    wait_or_kill,
 )
 from loadlab.histograms import decode
+from loadlab.processes import kill_group, wait_or_kill
 from loadlab.stages import format_stages
 from loadlab.target import free_port
 
@@ -93,8 +91,7 @@ class LocustEngine:
         if force:
             for process in [self._master, *self._workers]:
                 if process is not None and process.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
+                    kill_group(process)
         elif self._master is not None and self._master.poll() is None:
             # SIGINT, not SIGTERM: during a shape test Locust has not yet installed its SIGTERM
             # handler (SIGTERM kills it outright), while SIGINT stops the users, collects the
@@ -106,8 +103,7 @@ class LocustEngine:
         code = None if self._master is None else wait_or_kill(self._master, 120.0)
         for worker in self._workers:
             if wait_or_kill(worker, 15.0) is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(worker.pid, signal.SIGKILL)
+                kill_group(worker)
         self._read_stream()
         if self._stream is not None:
             self._stream.close()
