@@ -27,6 +27,17 @@ def load_settings() -> Settings:
         sys.exit(2)
 
 
+def migrate_or_exit(settings: Settings) -> None:
+    """Apply the migrations, or print one line naming what failed and exit 3."""
+    from platform_api.db import migrate
+
+    try:
+        migrate(settings)
+    except Exception as exc:
+        click.echo(f"platform-api: cannot prepare the database: {_first_line(exc)}", err=True)
+        sys.exit(3)
+
+
 @click.group()
 def main() -> None:
     """The platform: the HTTP API that the load tests exercise."""
@@ -46,14 +57,8 @@ def serve(host: str, port: int, workers: int, log_file: Path | None) -> None:
     """Serve the API (migrations are applied first)."""
     import uvicorn
 
-    from platform_api.db import migrate
-
     settings = load_settings()
-    try:
-        migrate(settings)
-    except Exception as exc:
-        click.echo(f"platform-api: cannot prepare the database: {exc}", err=True)
-        sys.exit(3)
+    migrate_or_exit(settings)
     # Migrated once here, so the workers do not race each other to do it.
     os.environ["PLATFORM_MIGRATE_ON_STARTUP"] = "false"
     log_file = log_file or settings.log_file
@@ -85,9 +90,7 @@ def serve(host: str, port: int, workers: int, log_file: Path | None) -> None:
 @main.command("migrate")
 def migrate_command() -> None:
     """Apply the database migrations and exit."""
-    from platform_api.db import migrate
-
-    migrate(load_settings())
+    migrate_or_exit(load_settings())
     click.echo("migrations applied")
 
 
@@ -102,16 +105,12 @@ def migrate_command() -> None:
 @click.option("--seed", "seed_value", type=int, default=42, show_default=True)
 def seed_command(size: str, seed_value: int) -> None:
     """Fill the database with realistic volume (migrations are applied first)."""
-    from platform_api.db import create_database, migrate
+    from platform_api.db import create_database
     from platform_api.seed import seed
 
     settings = load_settings()
-    try:
-        migrate(settings)
-        database = create_database(settings)
-    except Exception as exc:
-        click.echo(f"platform-api: cannot prepare the database: {_first_line(exc)}", err=True)
-        sys.exit(3)
+    migrate_or_exit(settings)
+    database = create_database(settings)
     try:
         seed(database, size=size, seed_value=seed_value, report=click.echo)
     except SQLAlchemyError as exc:
