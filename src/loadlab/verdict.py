@@ -10,6 +10,7 @@ from loadlab.errors import (
     EXIT_TARGET_OR_ENGINE,
     EXIT_THRESHOLD_FAILED,
 )
+from loadlab.reports.formatting import format_value
 from loadlab.results import ThresholdResult, Verdict
 
 SATURATION_PERCENT = 90.0
@@ -59,7 +60,7 @@ def threshold_lines(results: Sequence[ThresholdResult]) -> list[str]:
     """One line per threshold: the user's words, the measured value, pass or fail."""
     lines = []
     for result in results:
-        measured = "no data" if result.measured is None else f"{result.measured:.4g} {result.unit}"
+        measured = format_value(result.measured, result.unit)  # as the HTML and JUnit say it
         status = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}[result.status]
         extra = f"  ({result.detail})" if result.detail and result.status != "pass" else ""
         lines.append(f"{status:<8} {result.expression:<32} measured {measured}{extra}")

@@ -66,3 +66,16 @@ def test_one_line_per_threshold_quotes_the_user() -> None:
     assert "p95 < 500ms" in lines[0]
     assert "12 ms" in lines[0]
     assert lines[1].startswith("NO DATA")
+
+
+@pytest.mark.parametrize(
+    ("unit", "measured", "shown"),
+    [("percent", 2.565, "2.56%"), ("per_s", 139.12, "139.1/s"), ("bytes", 190_730_240, "190.7 MB")],
+    ids=["percent", "rate", "bytes"],
+)
+def test_the_terminal_quotes_values_as_the_reports_do(
+    unit: str, measured: float, shown: str
+) -> None:
+    result = ThresholdResult("x < 1", "x", None, "<", 1.0, unit, measured, "fail", None)
+    [line] = threshold_lines([result])
+    assert f"measured {shown}" in line
