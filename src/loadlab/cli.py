@@ -174,9 +174,14 @@ def history_command(
 ) -> int:
     """List past runs, newest last, so a regression stands out."""
     results_dir = results_dir or Path(load_config(config).results_dir)
-    entries = [e for e in history.read(results_dir) if scenario is None or e.scenario == scenario]
-    if not entries:
+    recorded = history.read(results_dir)
+    entries = [e for e in recorded if scenario is None or e.scenario == scenario]
+    if not recorded:
         click.echo(f"no runs recorded in {results_dir / history.HISTORY_FILE}")
+        return 0
+    if not entries:
+        known = ", ".join(sorted({e.scenario for e in recorded}))
+        click.echo(f"no runs of scenario {scenario!r} among {len(recorded)} recorded ({known})")
         return 0
     for line in history.format_table(entries[-limit:]):
         click.echo(line)

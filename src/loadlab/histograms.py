@@ -100,7 +100,7 @@ class _Cell:
         return {
             "requests": self.requests,
             "failures": self.failures,
-            "error_rate": self.failures / self.requests if self.requests else 0.0,
+            "error_rate": 100 * self.failures / self.requests if self.requests else 0.0,
             "rps": self.requests / duration_s if duration_s > 0 else 0.0,
             "mean_ms": None if empty else self.sum_ms / self.requests,
             "min_ms": None if empty else h.get_min_value() / 1000.0,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
+from loadlab.errors import UsageError
 from loadlab.results import RunSummary
+from loadlab.verdict import word
 
 HISTORY_FILE = "history.jsonl"
 
@@ -21,10 +24,25 @@ class HistoryEntry:
     requests: int
     rps: float
     p95_ms: float | None
-    error_rate: float
+    error_rate_percent: float
     exit_code: int
     reason: str
     run_dir: str
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "run_id": (str,),
+    "scenario": (str,),
+    "engine": (str,),
+    "started_at": (str,),
+    "requests": (int,),
+    "rps": (int, float),
+    "p95_ms": (int, float, type(None)),
+    "error_rate_percent": (int, float),
+    "exit_code": (int,),
+    "reason": (str,),
+    "run_dir": (str,),
+}
 
 
 def append(results_dir: Path, summary: RunSummary, run_dir: Path) -> Path:
@@ -36,7 +54,7 @@ def append(results_dir: Path, summary: RunSummary, run_dir: Path) -> Path:
         requests=summary.totals.requests,
         rps=round(summary.totals.rps, 3),
         p95_ms=summary.totals.p95_ms,
-        error_rate=summary.totals.error_rate,
+        error_rate_percent=summary.totals.error_rate,
         exit_code=summary.verdict.exit_code,
         reason=summary.verdict.reason,
         run_dir=run_dir.name,
@@ -49,17 +67,44 @@ def append(results_dir: Path, summary: RunSummary, run_dir: Path) -> Path:
 
 
 def read(results_dir: Path) -> list[HistoryEntry]:
-    """Every readable entry, oldest first; a damaged line is skipped, not fatal."""
+    """Every entry, oldest first; a damaged line is a usage error naming it (exit 2)."""
     path = results_dir / HISTORY_FILE
     if not path.exists():
         return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{path} is not UTF-8 ({error.reason} at byte {error.start})",
+            hint="fix or remove the damaged line",
+        ) from None
     entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entries.append(HistoryEntry(**json.loads(line)))
-        except (ValueError, TypeError):
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
             continue
+        try:
+            entries.append(_entry(json.loads(line)))
+        except ValueError as error:
+            raise UsageError(
+                f"{path} line {number} is damaged: {error}", hint="fix or remove that line"
+            ) from None
     return entries
+
+
+def _entry(data: Any) -> HistoryEntry:
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if "error_rate_percent" not in data and isinstance(data.get("error_rate"), int | float):
+        data = {**data, "error_rate_percent": 100.0 * data.pop("error_rate")}  # written by 0.1
+    names = {f.name for f in fields(HistoryEntry)}
+    missing = sorted(names - set(data))
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    for name, kinds in _TYPES.items():
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ValueError(f"{name} is {value!r}")
+    return HistoryEntry(**{name: data[name] for name in names})
 
 
 def format_table(entries: Sequence[HistoryEntry]) -> list[str]:
@@ -68,9 +113,8 @@ def format_table(entries: Sequence[HistoryEntry]) -> list[str]:
     lines = [header]
     for e in entries:
         p95 = "-" if e.p95_ms is None else f"{e.p95_ms:.1f}"
-        verdict = "pass" if e.exit_code == 0 else f"exit {e.exit_code}"
         lines.append(
             f"{e.run_id:<32} {e.engine:<7} {e.requests:>9} {e.rps:>8.1f} {p95:>8} "
-            f"{100 * e.error_rate:>6.2f}%  {verdict}: {e.reason}"
+            f"{e.error_rate_percent:>6.2f}%  {word(e.exit_code)} (exit {e.exit_code}): {e.reason}"
         )
     return lines

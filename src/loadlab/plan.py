@@ -112,7 +112,8 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
     _monitor_problems(options, problems)
     thresholds: tuple[Threshold, ...] = ()
     try:
-        thresholds = parse_thresholds(options.thresholds or scenario.thresholds)
+        explicit = bool(options.thresholds) or not scenario.default_thresholds
+        thresholds = parse_thresholds(options.thresholds or scenario.thresholds, explicit=explicit)
     except UsageError as error:
         problems.append(error.one_line())
     if problems:

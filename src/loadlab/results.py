@@ -11,12 +11,17 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 1 kept error rates as 0..1 (totals, endpoints, the server_error_rate series); version 2
+# has one scale per name, percent 0..100. `from_dict` still reads version 1, converting it.
+READABLE_VERSIONS = (1, 2)
 SUMMARY_FILE = "summary.json"
 
 _T = TypeVar("_T")
 
-ThresholdStatus = Literal["pass", "fail", "no_data"]
+# inconclusive: too few requests to support the claim (exit 5 when nothing failed);
+# not_measured: a preset's default that needs a source this run does not have (never a pass).
+ThresholdStatus = Literal["pass", "fail", "no_data", "inconclusive", "not_measured"]
 
 
 @dataclass(frozen=True)
@@ -157,11 +162,13 @@ class RunSummary:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSummary:
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ValueError(
-                f"summary schema_version {version!r} is not {SCHEMA_VERSION}; "
-                "re-run the test with this loadlab version"
+                f"summary schema_version {version!r} is not one of "
+                f"{', '.join(map(str, READABLE_VERSIONS))}; re-run the test with this loadlab"
             )
+        if version == 1:
+            data = _from_version_1(data)
         plan = dict(data["plan"])
         plan["stages"] = tuple(Stage(**s) for s in plan["stages"])
         plan["tags"] = tuple(plan.get("tags", ()))
@@ -187,7 +194,7 @@ class RunSummary:
             verdict=Verdict(**data["verdict"]),
             engine_outputs=tuple(data.get("engine_outputs", ())),
             loadlab_version=data.get("loadlab_version", ""),
-            schema_version=version,
+            schema_version=SCHEMA_VERSION,
             extra=data.get("extra", {}),
         )
 
@@ -195,6 +202,45 @@ class RunSummary:
     def read(cls, run_dir: Path) -> RunSummary:
         path = run_dir / SUMMARY_FILE
         return cls.from_dict(json.loads(path.read_text()))
+
+
+def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1's 0..1 error rates (unit "rate") as version 2's percent; nothing else changed."""
+
+    def percent(stats: dict[str, Any]) -> dict[str, Any]:
+        return {**stats, "error_rate": 100.0 * float(stats.get("error_rate") or 0.0)}
+
+    monitor = dict(data["monitor"])
+    monitor["samples"] = [
+        {
+            **row,
+            "server_error_rate": None
+            if row.get("server_error_rate") is None
+            else 100.0 * row["server_error_rate"],
+        }
+        if "server_error_rate" in row
+        else row
+        for row in monitor.get("samples", ())
+    ]
+
+    def threshold(result: dict[str, Any]) -> dict[str, Any]:
+        if result.get("unit") != "rate":
+            return result
+        measured = result.get("measured")
+        return {
+            **result,
+            "unit": "percent",
+            "limit": 100.0 * result["limit"],
+            "measured": None if measured is None else 100.0 * measured,
+        }
+
+    return {
+        **data,
+        "thresholds": [threshold(t) for t in data["thresholds"]],
+        "totals": percent(data["totals"]),
+        "endpoints": [percent(e) for e in data["endpoints"]],
+        "monitor": monitor,
+    }
 
 
 def _build(kind: type[_T], data: dict[str, Any]) -> _T:

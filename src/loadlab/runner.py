@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from loadlab import __version__, history
+from loadlab.clock import RunClock, iso
 from loadlab.engines import Engine, EngineContext, EngineResult, check_available, create_engine
 from loadlab.errors import EXIT_INTERRUPTED, Interrupted, LoadlabError
 from loadlab.histograms import RunStats
@@ -27,11 +27,12 @@ from loadlab.plan import RunPlan
 from loadlab.progress import Progress
 from loadlab.reports import InfluxTarget, ReportError, write_reports
 from loadlab.results import RunSummary, Target
+from loadlab.sources import missing_sources, not_measured
 from loadlab.stages import judged_window
 from loadlab.target import TargetInfo, check_reachable, embedded_platform
 from loadlab.thresholds import evaluate
 from loadlab.units import Measured
-from loadlab.verdict import decide, threshold_lines
+from loadlab.verdict import decide, threshold_lines, word
 
 POLL_S = 0.25
 # Past the planned time plus this, a run that has not ended is stopped, then killed.
@@ -49,12 +50,22 @@ class RunOutcome:
 class _Interrupts:
     """Ctrl-C once: stop the engine gracefully. Twice: kill it at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: Progress) -> None:
         self.count = 0
         self.engine: Engine | None = None
+        self._progress = progress
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
+        self._progress.close()
+        if self.count == 1:
+            sys.stderr.write(
+                "loadlab: interrupted: stopping the engine and writing partial results "
+                "(again to stop everything at once)\n"
+            )
+        else:
+            sys.stderr.write("loadlab: interrupted again: stopping everything now\n")
+        sys.stderr.flush()
         if self.engine is not None:
             self.engine.stop(force=self.count > 1)
 
@@ -75,14 +86,15 @@ def execute(
     check_available(plan.engine)
     if plan.host is not None:
         check_reachable(plan.host)
-    started = datetime.now(UTC)
-    run_id = f"{started:%Y%m%d-%H%M%S}-{plan.scenario}-{secrets.token_hex(2)}"
-    run_dir = _new_run_dir(plan.results_dir, f"{started:%Y%m%d-%H%M%S}-{plan.scenario}")
-    interrupts = _Interrupts()
+    created = datetime.now(UTC)
+    run_dir = _new_run_dir(plan.results_dir, f"{created:%Y%m%d-%H%M%S}-{plan.scenario}")
+    run_id = run_dir.name  # the folder name: one id for the run, its results and the target
+    interrupts = _Interrupts(progress)
     with interrupts.installed(), _target(plan, run_dir, progress, interrupts) as target:
         if interrupts.count:
             raise Interrupted("interrupted before the load started", hint="nothing was measured")
-        summary = _run_engine(plan, target, run_id, run_dir, started, interrupts, progress)
+        skipped = _not_measured(plan, target)
+        summary = _run_engine(plan, target, run_id, run_dir, interrupts, progress, skipped)
     return _finish(plan, summary, run_dir, influxdb)
 
 
@@ -110,12 +122,12 @@ def _run_engine(
     target: TargetInfo,
     run_id: str,
     run_dir: Path,
-    started: datetime,
     interrupts: _Interrupts,
     progress: Progress,
+    skipped: dict[str, str],
 ) -> RunSummary:
-    clock_start = time.monotonic()
-    stats = RunStats(time.time())
+    clock = RunClock.now()  # load starts now: the engine, the monitor and the reports share it
+    stats = RunStats(clock.second_wall_s)
     engine = create_engine(plan.engine, EngineContext(plan, target, run_id, run_dir, stats))
     monitor = Monitor(
         MonitorConfig(
@@ -124,14 +136,14 @@ def _run_engine(
             db_url=plan.db_url,
             interval_s=plan.sample_interval_s,
         ),
-        clock_start=clock_start,
+        clock_start=clock.second_monotonic_s,
         generator_pids=engine.pids,
     )
     monitor.start()
     try:
         interrupts.engine = engine
         engine.start()
-        _watch(engine, plan, stats, clock_start, progress)
+        _watch(engine, plan, stats, clock, progress)
         result = engine.finish()
     except BaseException:
         engine.stop(force=True)  # its processes live in their own sessions: never leave them
@@ -142,16 +154,34 @@ def _run_engine(
         progress.close()
     write_samples_csv(monitor_result, run_dir / SAMPLES_CSV)
     return _summarize(
-        plan, target, run_id, started, stats, result, monitor_result, interrupts.count > 0
+        plan, target, run_id, clock, stats, result, monitor_result, interrupts.count > 0, skipped
     )
 
 
+def _not_measured(plan: RunPlan, target: TargetInfo) -> dict[str, str]:
+    """The presets' defaults this run cannot measure, said in one line before the load starts."""
+    missing = missing_sources(
+        target.base_url,
+        embedded=target.embedded,
+        target_pid=target.pid or plan.target_pid,
+        db_url=plan.db_url,
+    )
+    skipped = not_measured(plan.thresholds, missing)
+    if skipped:
+        reasons = sorted(set(skipped.values()))
+        sys.stderr.write(
+            f"loadlab: not measured on this target ({'; '.join(reasons)}): "
+            f"{', '.join(skipped)}; they will neither pass nor fail the run\n"
+        )
+    return skipped
+
+
 def _watch(
-    engine: Engine, plan: RunPlan, stats: RunStats, clock_start: float, progress: Progress
+    engine: Engine, plan: RunPlan, stats: RunStats, clock: RunClock, progress: Progress
 ) -> None:
     planned_s = plan.run_time_s
     while engine.poll():
-        elapsed_s = time.monotonic() - clock_start
+        elapsed_s = clock.elapsed_s()
         progress.update(elapsed_s, planned_s, stats.live())
         if elapsed_s > planned_s + OVERRUN_KILL_S:
             engine.stop(force=True)
@@ -164,11 +194,12 @@ def _summarize(
     plan: RunPlan,
     target: TargetInfo,
     run_id: str,
-    started: datetime,
+    clock: RunClock,
     stats: RunStats,
     result: EngineResult,
     monitor_result: MonitorResult,
     interrupted: bool,
+    skipped: dict[str, str],
 ) -> RunSummary:
     totals, endpoints, errors, timeline, duration_s = stats.finish()
     steady_from_s, steady_to_s = judged_window(
@@ -176,7 +207,11 @@ def _summarize(
     )
     aggregates = monitor_result.aggregates(steady_from_s, steady_to_s)
     thresholds = evaluate(
-        plan.thresholds, totals=totals, endpoints=endpoints, aggregates=aggregates
+        plan.thresholds,
+        totals=totals,
+        endpoints=endpoints,
+        aggregates=aggregates,
+        not_measured=skipped,
     )
     generator_cpu = _generator_cpu(stats, aggregates.get("generator_max_process_cpu_percent_max"))
     verdict = decide(
@@ -190,8 +225,8 @@ def _summarize(
         run_id=run_id,
         scenario=plan.scenario,
         engine=plan.engine,
-        started_at=_iso(started),
-        finished_at=_iso(datetime.now(UTC)),
+        started_at=clock.started_at(),
+        finished_at=iso(time.time()),
         duration_s=duration_s,
         interrupted=interrupted,
         target=Target(
@@ -246,17 +281,12 @@ def print_verdict(outcome: RunOutcome) -> None:
     for line in threshold_lines(summary.thresholds):
         print(line)
     verdict = summary.verdict
-    word = {0: "PASS", 1: "FAIL", 4: "INTERRUPTED"}.get(verdict.exit_code, "ERROR")
-    print(f"verdict: {word} (exit {verdict.exit_code}): {verdict.reason}")
+    print(f"verdict: {word(verdict.exit_code)} (exit {verdict.exit_code}): {verdict.reason}")
     print(f"results: {outcome.run_dir}")
     if outcome.report_problem:
         print(f"loadlab: warning: {outcome.report_problem}", file=sys.stderr)
     if summary.verdict.exit_code == EXIT_INTERRUPTED:
         print("interrupted: partial results written", file=sys.stderr)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _new_run_dir(results_dir: Path, name: str) -> Path:

@@ -21,6 +21,7 @@ from loadlab.stages import parse_stages
 from loadlab.units import format_duration, parse_duration
 
 DEFAULT_CONFIG_NAME = "loadlab.toml"
+DEFAULTS_SOURCE = "package defaults"
 _SCENARIO_KEYS = frozenset(
     {
         "description",
@@ -49,6 +50,8 @@ class Scenario:
     thresholds: tuple[str, ...]
     tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
+    # True when the thresholds are the package's presets, not the user's loadlab.toml.
+    default_thresholds: bool = False
 
     def profile_text(self) -> str:
         if self.stages:
@@ -81,18 +84,28 @@ class Config:
 def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
     """The package defaults, overlaid by `path` (must exist) or by ./loadlab.toml (if present)."""
     default_text = resources.files("loadlab").joinpath(DEFAULT_CONFIG_NAME).read_text()
-    layers: list[tuple[str, dict[str, Any]]] = [
-        ("package defaults", _parse(default_text, "defaults"))
-    ]
+    layers: list[tuple[str, dict[str, Any]]] = [(DEFAULTS_SOURCE, _parse(default_text, "defaults"))]
     if path is not None:
         if not path.is_file():
             raise UsageError(f"config file {path} not found", hint="check the --config path")
-        layers.append((str(path), _parse(path.read_text(), str(path))))
+        layers.append((str(path), _parse(_read(path), str(path))))
     else:
         local = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
         if local.is_file():
-            layers.append((str(local), _parse(local.read_text(), str(local))))
+            layers.append((str(local), _parse(_read(local), str(local))))
     return _build(layers)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{path} is not UTF-8 text (byte {error.start}: {error.reason})",
+            hint="save it as UTF-8",
+        ) from None
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}", hint="check the path") from None
 
 
 def _parse(text: str, source: str) -> dict[str, Any]:
@@ -106,7 +119,14 @@ def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     problems: list[str] = []
     defaults: dict[str, Any] = {}
     raw_scenarios: dict[str, dict[str, Any]] = {}
+    thresholds_from: dict[str, str] = {}
     for source, data in layers:
+        if not isinstance(data.get("defaults", {}), dict):
+            problems.append(f"{source}: defaults must be a table ([defaults])")
+            data = {**data, "defaults": {}}
+        if not isinstance(data.get("scenarios", {}), dict):
+            problems.append(f"{source}: scenarios must be tables ([scenarios.NAME])")
+            data = {**data, "scenarios": {}}
         for key in sorted(set(data) - {"defaults", "scenarios"}):
             problems.append(f"{source}: unknown section [{key}]")
         for key, value in dict(data.get("defaults", {})).items():
@@ -129,9 +149,11 @@ def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
             elif {"users", "spawn_rate", "run_time"} & set(table):
                 merged.pop("stages", None)
             merged.update({k: v for k, v in table.items() if k in _SCENARIO_KEYS})
+            if "thresholds" in table:
+                thresholds_from[name] = source
     scenarios = {}
     for name, table in raw_scenarios.items():
-        scenario = _scenario(name, table, problems)
+        scenario = _scenario(name, table, problems, thresholds_from.get(name) == DEFAULTS_SOURCE)
         if scenario is not None:
             scenarios[name] = scenario
     if problems:
@@ -146,7 +168,9 @@ def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
     )
 
 
-def _scenario(name: str, table: dict[str, Any], problems: list[str]) -> Scenario | None:
+def _scenario(
+    name: str, table: dict[str, Any], problems: list[str], default_thresholds: bool
+) -> Scenario | None:
     where = f"scenarios.{name}"
     before = len(problems)
     stages: tuple[Stage, ...] = ()
@@ -181,6 +205,7 @@ def _scenario(name: str, table: dict[str, Any], problems: list[str]) -> Scenario
         thresholds=lists["thresholds"],
         tags=lists["tags"],
         exclude_tags=lists["exclude_tags"],
+        default_thresholds=default_thresholds,
     )
 
 

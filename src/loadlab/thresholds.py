@@ -2,7 +2,8 @@
 
 Client-side metrics (latency percentiles, error rate, throughput, counts) are computed from the
 run's histograms; any other metric is looked up in the monitor's aggregates. A threshold with no
-data, or too few samples to support its claim, is reported as `no_data` and never passes.
+data is `no_data` (a failure); one with too few samples to support its claim is `inconclusive`
+(never a pass, and its detail says how much longer the run needed at the measured rate).
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from loadlab.errors import UsageError
-from loadlab.monitor.series import SERIES, SPECIAL_AGGREGATES
+from loadlab.metrics import AGGREGATES, PERCENTILES, THRESHOLD_METRICS, format_value
 from loadlab.results import EndpointStats, LatencyStats, ThresholdResult, ThresholdStatus
 from loadlab.units import (
     Measured,
-    parse_growth_bytes_per_10m,
-    parse_latency_ms,
-    parse_percent,
-    parse_rate_per_s,
-    parse_size,
+    format_duration,
 )
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -38,72 +35,7 @@ _EXPRESSION = re.compile(
 )
 
 
-def _count(text: str) -> float:
-    if not re.fullmatch(r"\d+", text.strip()):
-        raise ValueError(f"bad count {text!r}; use a whole number")
-    return float(text)
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    unit: str
-    parse_limit: Callable[[str], float]
-    client_side: bool
-    example: str
-
-
-PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
-METRICS: dict[str, MetricSpec] = {
-    **{name: MetricSpec("ms", parse_latency_ms, True, f"{name} < 500ms") for name in PERCENTILES},
-    "mean": MetricSpec("ms", parse_latency_ms, True, "mean < 200ms"),
-    "max": MetricSpec("ms", parse_latency_ms, True, "max < 5s"),
-    "error_rate": MetricSpec("percent", parse_percent, True, "error_rate < 0.1%"),
-    "throughput": MetricSpec("per_s", parse_rate_per_s, True, "throughput > 100/s"),
-    "requests": MetricSpec("count", _count, True, "requests > 1000"),
-    "failures": MetricSpec("count", _count, True, "failures == 0"),
-}
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"bad number {text!r}") from None
-
-
-def _bytes_per_s(text: str) -> float:
-    size, slash, period = text.partition("/")
-    if slash and period.strip() == "s":
-        return parse_size(size)
-    raise ValueError(f"bad rate {text!r}; use e.g. 10MB/s")
-
-
-_LIMIT_PARSERS: dict[str, tuple[Callable[[str], float], str]] = {
-    "percent": (parse_percent, "80%"),
-    "ms": (parse_latency_ms, "300ms"),
-    "bytes": (parse_size, "500MB"),
-    "bytes_per_10m": (parse_growth_bytes_per_10m, "100MB/10m"),
-    "bytes_per_s": (_bytes_per_s, "10MB/s"),
-    "per_s": (parse_rate_per_s, "100/s"),
-    "rate": (_number, "0.01"),
-    "count": (_count, "10"),
-}
-
-
-def _monitor_metrics() -> dict[str, MetricSpec]:
-    """Every aggregate the monitor answers (its catalogue), with the limit syntax of its unit."""
-    units = {name: unit for name, (unit, _) in SPECIAL_AGGREGATES.items()}
-    for series in SERIES:
-        units.setdefault(series.name, series.unit)
-        units.setdefault(f"{series.name}_max", series.unit)
-    specs = {}
-    for name, unit in sorted(units.items()):
-        parser, example = _LIMIT_PARSERS.get(unit, (_number, "1"))
-        specs[name] = MetricSpec(unit, parser, False, f"{name} < {example}")
-    return specs
-
-
-METRICS.update(_monitor_metrics())
+METRICS = THRESHOLD_METRICS
 CLIENT_METRICS = tuple(name for name, spec in METRICS.items() if spec.client_side)
 # Fewer samples than this cannot support a claim about the percentile.
 _MIN_SAMPLES = {"p50": 2, "p90": 10, "p95": 20, "p99": 100, "p999": 1000}
@@ -117,9 +49,12 @@ class Threshold:
     operator: str
     limit: float
     unit: str
+    # False for a preset's default (package loadlab.toml): one whose source the run will not
+    # have is `not_measured`; the user's own (--threshold, their loadlab.toml) end `no_data`.
+    explicit: bool = True
 
 
-def parse_threshold(expression: str) -> Threshold:
+def parse_threshold(expression: str, *, explicit: bool = True) -> Threshold:
     match = _EXPRESSION.match(expression)
     if match is None:
         raise UsageError(
@@ -132,7 +67,7 @@ def parse_threshold(expression: str) -> Threshold:
         raise UsageError(
             f"unknown threshold metric {metric!r} in {expression!r}",
             hint="known metrics: "
-            + ", ".join([*CLIENT_METRICS, *SPECIAL_AGGREGATES])
+            + ", ".join([*CLIENT_METRICS, *(m.name for m in AGGREGATES)])
             + ", or a monitor series (docs/monitoring.md)",
         )
     endpoint = match.group("endpoint")
@@ -154,16 +89,17 @@ def parse_threshold(expression: str) -> Threshold:
         operator=match.group("op"),
         limit=limit,
         unit=spec.unit,
+        explicit=explicit,
     )
 
 
-def parse_thresholds(expressions: Sequence[str]) -> tuple[Threshold, ...]:
+def parse_thresholds(expressions: Sequence[str], *, explicit: bool = True) -> tuple[Threshold, ...]:
     """Every expression parsed; all bad ones are named in one error."""
     parsed: list[Threshold] = []
     problems: list[str] = []
     for expression in expressions:
         try:
-            parsed.append(parse_threshold(expression))
+            parsed.append(parse_threshold(expression, explicit=explicit))
         except UsageError as error:
             problems.append(error.one_line())
     if problems:
@@ -177,21 +113,43 @@ def evaluate(
     totals: LatencyStats,
     endpoints: Sequence[EndpointStats],
     aggregates: Mapping[str, Measured],
+    not_measured: Mapping[str, str] | None = None,
 ) -> tuple[ThresholdResult, ...]:
-    return tuple(_judge(t, _measure(t, totals, endpoints, aggregates)) for t in thresholds)
+    """`not_measured`: expression -> why, for defaults whose source the run did not have."""
+    skipped = not_measured or {}
+    return tuple(
+        _skipped(t, skipped[t.expression])
+        if t.expression in skipped
+        else _judge(t, _measure(t, totals, endpoints, aggregates))
+        for t in thresholds
+    )
+
+
+def _skipped(threshold: Threshold, why: str) -> ThresholdResult:
+    return ThresholdResult(
+        expression=threshold.expression,
+        metric=threshold.metric,
+        endpoint=threshold.endpoint,
+        operator=threshold.operator,
+        limit=threshold.limit,
+        unit=threshold.unit,
+        measured=None,
+        status="not_measured",
+        detail=why,
+    )
 
 
 def _judge(threshold: Threshold, measured: Measured) -> ThresholdResult:
+    detail = measured.detail
     if measured.value is None:
-        status: ThresholdStatus = "no_data"
-        detail: str | None = measured.detail or "no data"
+        status: ThresholdStatus = "inconclusive" if measured.inconclusive else "no_data"
+        detail = detail or "no data"
     elif _OPERATORS[threshold.operator](measured.value, threshold.limit):
-        status, detail = "pass", measured.detail
+        status = "pass"
     else:
-        status = "fail"
-        detail = measured.detail or (
-            f"measured {measured.value:g} {threshold.unit}, limit {threshold.operator} "
-            f"{threshold.limit:g} {threshold.unit}"
+        status = "fail"  # the line quotes the measured value; the detail adds only the limit
+        detail = (
+            detail or f"limit {threshold.operator} {format_value(threshold.limit, threshold.unit)}"
         )
     return ThresholdResult(
         expression=threshold.expression,
@@ -231,11 +189,8 @@ def _client_metric(threshold: Threshold, stats: LatencyStats, where: str) -> Mea
     if metric in PERCENTILES:
         needed = _MIN_SAMPLES[metric]
         if stats.requests < needed:
-            return Measured(
-                None,
-                unit,
-                f"only {stats.requests} requests{where}; {metric} needs at least {needed}",
-            )
+            claim = f"{metric} needs at least {needed}"
+            return _too_few(stats, needed, unit, where, claim)
         return Measured(getattr(stats, f"{metric}_ms"), unit)
     if metric == "error_rate":
         percent = 100.0 * stats.failures / stats.requests
@@ -245,12 +200,8 @@ def _client_metric(threshold: Threshold, stats: LatencyStats, where: str) -> Mea
                 300.0 / threshold.limit
             )  # rule of three: 3 / rate for 95 % confidence
             if stats.requests < needed:
-                return Measured(
-                    None,
-                    unit,
-                    f"only {stats.requests} requests{where}; an error rate below "
-                    f"{threshold.limit:g}% needs at least {needed}",
-                )
+                claim = f"an error rate below {threshold.limit:g}% needs at least {needed}"
+                return _too_few(stats, needed, unit, where, claim)
         return Measured(percent, unit)
     values = {
         "mean": stats.mean_ms,
@@ -260,6 +211,15 @@ def _client_metric(threshold: Threshold, stats: LatencyStats, where: str) -> Mea
         "failures": float(stats.failures),
     }
     return Measured(values[metric], unit)
+
+
+def _too_few(stats: LatencyStats, needed: int, unit: str, where: str, claim: str) -> Measured:
+    """Inconclusive: the claim needs more requests; at the measured rate, this much longer."""
+    detail = f"only {stats.requests} requests{where}; {claim}"
+    if stats.rps > 0:
+        longer_s = math.ceil((needed - stats.requests) / stats.rps)
+        detail += f": run about {format_duration(max(1, longer_s))} longer at {stats.rps:.3g} req/s"
+    return Measured(None, unit, detail, inconclusive=True)
 
 
 def _endpoint(selector: str, endpoints: Sequence[EndpointStats]) -> LatencyStats | None:
@@ -283,7 +243,7 @@ def _merge(endpoints: Sequence[EndpointStats]) -> LatencyStats:
     return LatencyStats(
         requests=requests,
         failures=failures,
-        error_rate=failures / requests if requests else 0.0,
+        error_rate=100 * failures / requests if requests else 0.0,
         rps=sum(e.rps for e in endpoints),
         mean_ms=None,
         min_ms=None,

@@ -17,6 +17,7 @@ class Measured:
     value: float | None
     unit: str
     detail: str | None = None
+    inconclusive: bool = False  # too few samples, not missing ones: a longer run would tell
 
 
 _NUMBER = r"\d+(?:\.\d+)?|\.\d+"

@@ -5,15 +5,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from loadlab.errors import (
+    EXIT_INCONCLUSIVE,
     EXIT_INTERRUPTED,
     EXIT_PASSED,
     EXIT_TARGET_OR_ENGINE,
     EXIT_THRESHOLD_FAILED,
+    EXIT_USAGE,
 )
-from loadlab.reports.formatting import format_value
+from loadlab.metrics import format_value
 from loadlab.results import ThresholdResult, Verdict
 
 SATURATION_PERCENT = 90.0
+WORDS = {
+    EXIT_PASSED: "PASS",
+    EXIT_THRESHOLD_FAILED: "FAIL",
+    EXIT_USAGE: "ERROR",
+    EXIT_TARGET_OR_ENGINE: "ERROR",
+    EXIT_INTERRUPTED: "INTERRUPTED",
+    EXIT_INCONCLUSIVE: "INCONCLUSIVE",
+}
+STATUS_WORDS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "no_data": "NO DATA",
+    "inconclusive": "INCONCLUSIVE",
+    "not_measured": "NOT MEASURED",
+}
+
+
+def word(exit_code: int) -> str:
+    """PASS, FAIL, INCONCLUSIVE, INTERRUPTED or ERROR: what the terminal and the history say."""
+    return WORDS.get(exit_code, "ERROR")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def decide(
@@ -24,24 +50,42 @@ def decide(
     generator_cpu_percent_max: float | None,
     generator_cores: float = 1.0,
 ) -> Verdict:
-    """Engine failure beats interruption, which beats thresholds: each voids the next."""
+    """Engine failure beats interruption, which beats a failed threshold, which beats too few
+    requests: each voids the next. A threshold not measured never passes and never fails."""
     saturated = (
         generator_cpu_percent_max is not None
         and generator_cpu_percent_max > SATURATION_PERCENT * generator_cores
     )
-    not_passed = [r for r in results if r.status != "pass"]
+    judged = [r for r in results if r.status != "not_measured"]
+    failed = [r for r in judged if r.status in ("fail", "no_data")]
+    inconclusive = [r for r in judged if r.status == "inconclusive"]
     if engine_failure is not None:
         code, reason = EXIT_TARGET_OR_ENGINE, engine_failure
     elif interrupted:
         code, reason = EXIT_INTERRUPTED, "interrupted; partial results"
-    elif not_passed:
-        names = ", ".join(f"{r.expression} ({r.status.replace('_', ' ')})" for r in not_passed)
-        code, reason = (
-            EXIT_THRESHOLD_FAILED,
-            f"{len(not_passed)} of {len(results)} thresholds did not pass: {names}",
+    elif failed:
+        names = ", ".join(f"{r.expression} ({r.status.replace('_', ' ')})" for r in failed)
+        code = EXIT_THRESHOLD_FAILED
+        reason = f"{len(failed)} of {plural(len(judged), 'threshold')} did not pass: {names}"
+        if inconclusive:
+            reason += f"; {len(inconclusive)} inconclusive"
+    elif inconclusive:
+        names = ", ".join(r.expression for r in inconclusive)
+        code = EXIT_INCONCLUSIVE
+        reason = (
+            f"too few requests to judge {len(inconclusive)} of "
+            f"{plural(len(judged), 'threshold')}: {names} (run longer)"
         )
     else:
-        code, reason = EXIT_PASSED, f"all {len(results)} thresholds passed"
+        code = EXIT_PASSED
+        reason = {0: "no thresholds were judged", 1: "1 threshold passed"}.get(
+            len(judged), f"all {len(judged)} thresholds passed"
+        )
+    not_measured = [r.expression for r in results if r.status == "not_measured"]
+    if not_measured:
+        reason += (
+            f" ({plural(len(not_measured), 'threshold')} not measured: {', '.join(not_measured)})"
+        )
     if saturated:
         reason += (
             f"; the load generator was saturated (CPU {generator_cpu_percent_max:.0f}%), "
@@ -57,11 +101,14 @@ def decide(
 
 
 def threshold_lines(results: Sequence[ThresholdResult]) -> list[str]:
-    """One line per threshold: the user's words, the measured value, pass or fail."""
+    """One line per threshold: the user's words, the measured value, and its status."""
     lines = []
     for result in results:
+        status = STATUS_WORDS[result.status]
+        if result.status in ("inconclusive", "not_measured"):
+            lines.append(f"{status:<12} {result.expression:<32} {result.detail or ''}".rstrip())
+            continue
         measured = format_value(result.measured, result.unit)  # as the HTML and JUnit say it
-        status = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}[result.status]
         extra = f"  ({result.detail})" if result.detail and result.status != "pass" else ""
-        lines.append(f"{status:<8} {result.expression:<32} measured {measured}{extra}")
+        lines.append(f"{status:<12} {result.expression:<32} measured {measured}{extra}")
     return lines

@@ -168,7 +168,7 @@ def test_history_lists_runs(tmp_path: Path) -> None:
         "error_rate": 0.0, "exit_code": 1, "reason": "1 of 4 thresholds did not pass",
         "run_dir": "x",
     }  # fmt: skip
-    (results / "history.jsonl").write_text(json.dumps(entry) + "\nnot json\n")
+    (results / "history.jsonl").write_text(json.dumps(entry) + "\n")
     result = _loadlab("history", "--results-dir", str(results))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

@@ -90,10 +90,10 @@ def test_steady_window(
     ("name", "unit"),
     [
         pytest.param("target_cpu_percent", "percent", id="catalogue"),
-        pytest.param("server_error_rate", "rate", id="rate"),
-        pytest.param("cache_hit_rate", "percent", id="catalogue-beats-suffix"),
-        pytest.param("foo_bytes_per_s", "bytes_per_s", id="suffix-bytes-per-s"),
-        pytest.param("foo_wait_ms", "ms", id="suffix-ms"),
+        pytest.param("server_error_rate", "percent", id="rate-is-percent"),
+        pytest.param("cache_hit_rate", "percent", id="catalogue"),
+        pytest.param("foo_bytes_per_s", "count", id="no-guessing-from-suffix"),
+        pytest.param("foo_wait_ms", "count", id="no-guessing-ms"),
         pytest.param("foo", "count", id="bare"),
     ],
 )

@@ -105,7 +105,7 @@ def _sample_without_time(doc: dict[str, Any]) -> None:
 
 
 def _future_version(doc: dict[str, Any]) -> None:
-    doc["schema_version"] = 2
+    doc["schema_version"] = 99
 
 
 @pytest.mark.parametrize(

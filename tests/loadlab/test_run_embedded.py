@@ -67,11 +67,11 @@ def test_every_scenario_runs_on_both_engines(engine: str, cache_dir: Path, tmp_p
 def _check_scenario(scenario: str, engine: str, finished: Finished) -> None:
     summary = finished.summary()
     assert finished.code == summary["verdict"]["exit_code"], (scenario, finished.stderr)
-    assert finished.code in (0, 1), (scenario, finished.stderr)
+    assert finished.code in (0, 1, 5), (scenario, finished.stderr)
     assert (summary["scenario"], summary["engine"]) == (scenario, engine)
     assert summary["target"]["embedded"] is True
-    if scenario == "smoke":
-        assert finished.code == 0, finished.stdout
+    if scenario == "smoke":  # 2 s may give fewer than the 100 requests p99 needs: inconclusive
+        assert finished.code in (0, 5), finished.stdout
     run_dir = finished.run_dir()
     totals = summary["totals"]
     assert totals["requests"] > 0, scenario

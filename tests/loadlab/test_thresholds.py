@@ -101,10 +101,12 @@ def _stats(requests: int, failures: int = 0, p95: float = 100.0, rps: float = 50
         pytest.param("p95 < 500ms", _stats(1000), {}, "pass", 100.0, id="p95-pass"),
         pytest.param("p95 < 50ms", _stats(1000), {}, "fail", 100.0, id="p95-fail"),
         pytest.param("p95 < 500ms", _stats(0), {}, "no_data", None, id="no-requests"),
-        pytest.param("p99 < 500ms", _stats(50), {}, "no_data", None, id="too-few-for-p99"),
+        pytest.param("p99 < 500ms", _stats(50), {}, "inconclusive", None, id="too-few-for-p99"),
         pytest.param("error_rate < 0.1%", _stats(10_000, 5), {}, "pass", 0.05, id="error-pass"),
         pytest.param("error_rate < 0.1%", _stats(10_000, 50), {}, "fail", 0.5, id="error-fail"),
-        pytest.param("error_rate < 0.1%", _stats(600), {}, "no_data", None, id="error-too-few"),
+        pytest.param(
+            "error_rate < 0.1%", _stats(600), {}, "inconclusive", None, id="error-too-few"
+        ),
         pytest.param("error_rate < 0.1%", _stats(600, 60), {}, "fail", 10.0, id="error-over-few"),
         pytest.param("failures == 0", _stats(10), {}, "pass", 0.0, id="no-failures"),
         pytest.param("failures == 0", _stats(10, 1), {}, "fail", 1.0, id="one-failure"),

@@ -128,7 +128,7 @@ def _mean_and_max(inputs: Inputs, window: Window, name: str) -> tuple[Measured, 
     unit = unit_of(name)
     _, values = series_values(inputs.samples, window, name)
     if not values:
-        source = SERIES_BY_NAME[name].source if name in SERIES_BY_NAME else None
+        source = SERIES_BY_NAME[name].monitor_source if name in SERIES_BY_NAME else None
         missing = _no_data(inputs, window, source, unit)
         return missing, missing
     how = f"over {len(values)} samples in {window.describe()}"

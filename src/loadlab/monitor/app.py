@@ -38,7 +38,7 @@ class RouteStats:
     requests: int
     errors: int
     rps: float
-    error_rate: float  # 0..1, answers with status >= 500
+    error_rate_percent: float  # 0..100, answers with status >= 500
     p50_ms: float | None
     p95_ms: float | None
     p99_ms: float | None
@@ -120,7 +120,7 @@ class AppSampler:
             served = current[1] - requests
             if dt_s > 0 and served >= 0:
                 row["server_rps"] = served / dt_s
-                row["server_error_rate"] = (current[2] - errors) / served if served else None
+                row["server_error_rate"] = 100 * (current[2] - errors) / served if served else None
             if duration is not None:
                 window = bucket_delta(duration, before)
                 for key, q in (
@@ -169,7 +169,7 @@ def _route_stats(
         requests=int(requests),
         errors=int(errors),
         rps=requests / elapsed_s if elapsed_s > 0 else 0.0,
-        error_rate=errors / requests,
+        error_rate_percent=100 * errors / requests,
         p50_ms=_ms(bucket_quantile(0.5, window)),
         p95_ms=_ms(bucket_quantile(0.95, window)),
         p99_ms=_ms(bucket_quantile(0.99, window)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from loadlab.metrics import chart_unit
 from loadlab.reports.downsample import downsample
 from loadlab.reports.timeline_table import JoinedTimeline
 
@@ -23,7 +24,11 @@ MAX_CHART_POINTS = 2_000
 class SeriesSpec:
     column: str
     label: str
-    scale: float = 1.0
+
+    @property
+    def scale(self) -> float:
+        """From the metric catalogue: one unit and scale per name, in every chart."""
+        return chart_unit(self.column)[1]
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,6 @@ class ChartSpec:
     unit: str
     series: tuple[SeriesSpec, ...]
 
-
-_MB = 1 / 1_000_000
-_KB = 1 / 1_000
 
 CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("users", "Users", "users", (SeriesSpec("users", "users"),)),
@@ -73,7 +75,7 @@ CHARTS: tuple[ChartSpec, ...] = (
             SeriesSpec("host_cpu_percent", "host"),
         ),
     ),
-    ChartSpec("memory", "Target memory", "MB", (SeriesSpec("target_rss_bytes", "RSS", _MB),)),
+    ChartSpec("memory", "Target memory", "MB", (SeriesSpec("target_rss_bytes", "RSS"),)),
     ChartSpec(
         "db_pool",
         "Database pool",
@@ -140,15 +142,15 @@ OPTIONAL_CHARTS: tuple[ChartSpec, ...] = (
         "server_errors",
         "Server error rate",
         "%",
-        (SeriesSpec("server_error_rate", "error rate", 100.0),),
+        (SeriesSpec("server_error_rate", "error rate"),),
     ),
     ChartSpec(
         "network",
         "Target network",
         "KB/s",
         (
-            SeriesSpec("target_net_sent_bytes_per_s", "sent", _KB),
-            SeriesSpec("target_net_recv_bytes_per_s", "received", _KB),
+            SeriesSpec("target_net_sent_bytes_per_s", "sent"),
+            SeriesSpec("target_net_recv_bytes_per_s", "received"),
         ),
     ),
     ChartSpec(
@@ -156,8 +158,8 @@ OPTIONAL_CHARTS: tuple[ChartSpec, ...] = (
         "Target disk",
         "KB/s",
         (
-            SeriesSpec("target_disk_read_bytes_per_s", "read", _KB),
-            SeriesSpec("target_disk_write_bytes_per_s", "written", _KB),
+            SeriesSpec("target_disk_read_bytes_per_s", "read"),
+            SeriesSpec("target_disk_write_bytes_per_s", "written"),
         ),
     ),
     ChartSpec(
@@ -169,23 +171,8 @@ OPTIONAL_CHARTS: tuple[ChartSpec, ...] = (
             SeriesSpec("target_open_fds", "open files"),
         ),
     ),
-    ChartSpec(
-        "host_memory", "Host memory", "MB", (SeriesSpec("host_memory_used_bytes", "used", _MB),)
-    ),
+    ChartSpec("host_memory", "Host memory", "MB", (SeriesSpec("host_memory_used_bytes", "used"),)),
 )
-
-
-def _unit_of(column: str) -> tuple[str, float]:
-    for suffix, unit, scale in (
-        ("_ms", "ms", 1.0),
-        ("_bytes_per_s", "KB/s", _KB),
-        ("_bytes", "MB", _MB),
-        ("_percent", "%", 1.0),
-        ("_per_s", "/s", 1.0),
-    ):
-        if column.endswith(suffix):
-            return unit, scale
-    return "", 1.0
 
 
 def chart_specs(table: JoinedTimeline) -> list[ChartSpec]:
@@ -198,8 +185,9 @@ def chart_specs(table: JoinedTimeline) -> list[ChartSpec]:
     for column in table.monitor_columns:
         if column in named or not table.present(column):
             continue
-        unit, scale = _unit_of(column)
-        extra.append(ChartSpec(column, column, unit, (SeriesSpec(column, column, scale),)))
+        extra.append(
+            ChartSpec(column, column, chart_unit(column)[0], (SeriesSpec(column, column),))
+        )
     return [*CHARTS, *optional, *extra]
 
 

@@ -15,9 +15,10 @@ from typing import Any
 import jinja2
 
 from loadlab.reports.charts import chart_payload
-from loadlab.reports.formatting import format_number, format_value, limit_text, unit_from_name
+from loadlab.reports.formatting import format_number, format_value, limit_text, unit_of
 from loadlab.reports.timeline_table import join_timeline
 from loadlab.results import LatencyStats, RunSummary, ThresholdResult
+from loadlab.verdict import STATUS_WORDS
 
 HTML_FILE = "report.html"
 MAX_ERROR_GROUPS = 100
@@ -27,7 +28,7 @@ MAX_MESSAGE_CHARS = 300
 # An en dash reads as "nothing measured" in a table without looking like a minus sign.
 _NONE = "\u2013"
 
-_STATUS_TEXT = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}
+_STATUS_TEXT = STATUS_WORDS
 
 
 class HtmlReporter:
@@ -92,7 +93,7 @@ def _kpis(summary: RunSummary) -> list[dict[str, Any]]:
         {"label": "Failures", "value": f"{totals.failures:,}", "bad": totals.failures > 0},
         {
             "label": "Error rate",
-            "value": format_value(totals.error_rate, "rate"),
+            "value": format_value(totals.error_rate, "percent"),
             "bad": totals.failures > 0,
         },
         {"label": "Throughput", "value": f"{format_number(totals.rps)} req/s", "bad": False},
@@ -182,7 +183,7 @@ def _facts(summary: RunSummary) -> list[tuple[str, str]]:
     for source, state in sorted(summary.monitor.sources.items()):
         facts.append((f"Monitor: {source}", state))
     for key, value in sorted(summary.monitor.summary.items()):
-        facts.append((key, _NONE if value is None else format_value(value, unit_from_name(key))))
+        facts.append((key, _NONE if value is None else format_value(value, unit_of(key))))
     if summary.engine_outputs:
         facts.append(("Engine outputs", ", ".join(summary.engine_outputs)))
     return facts

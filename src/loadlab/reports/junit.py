@@ -64,7 +64,8 @@ def junit_tree(summary: RunSummary) -> ET.Element:
         element.set("tests", str(tests))
         element.set("failures", str(failures))
         element.set("errors", "0")
-    suite.set("skipped", "0")
+    skipped = sum(t.status == "not_measured" for t in summary.thresholds)
+    suite.set("skipped", str(skipped))
     return suites
 
 
@@ -75,10 +76,17 @@ def _threshold_case(suite: ET.Element, classname: str, threshold: ThresholdResul
     if threshold.status == "pass":
         ET.SubElement(case, "system-out").text = threshold_message(threshold)
         return 0
+    if threshold.status == "not_measured":  # a preset's default this run had no source for
+        ET.SubElement(case, "skipped", message=threshold.detail or "not measured")
+        return 0
     failure = ET.SubElement(
         case, "failure", message=threshold_message(threshold), type=threshold.status
     )
     failure.text = threshold.detail or (
-        "no samples were measured" if threshold.status == "no_data" else "the limit was not met"
+        "the limit was not met"
+        if threshold.status == "fail"
+        else "too few requests to judge"
+        if threshold.status == "inconclusive"
+        else "no samples were measured"
     )
     return 1

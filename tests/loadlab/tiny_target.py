@@ -1,0 +1,64 @@
+"""A tiny HTTP target for end-to-end tests, served from a thread on 127.0.0.1.
+
+It answers every GET with 200 (and /metrics with 404, or with the given Prometheus text), and
+remembers the wall-clock time of every request, so a test controls the target and knows exactly
+when the engine's requests arrived. Not a test module itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class TinyTarget:
+    url: str
+    metrics: str | None = None
+    arrivals: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def first_request_s(self) -> float:
+        with self.lock:
+            assert self.arrivals, "the target received no request"
+            return min(self.arrivals)
+
+
+@contextlib.contextmanager
+def tiny_target(metrics: str | None = None) -> Iterator[TinyTarget]:
+    target = TinyTarget(url="", metrics=metrics)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/metrics"):
+                body = (target.metrics or "").encode()
+                status = 200 if target.metrics is not None else 404
+            else:
+                with target.lock:
+                    target.arrivals.append(time.time())
+                body, status = b"ok", 200
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    target.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield target
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
