@@ -79,6 +79,11 @@ class Metric:
     source: str
     meaning: str
     client_side: bool = False
+    max_limit: float | None = None  # a share (0..100 %): a limit above it can never be met
+
+    def __post_init__(self) -> None:
+        if self.max_limit is None and self.name in _SHARES:
+            object.__setattr__(self, "max_limit", 100.0)
 
     @property
     def monitor_source(self) -> str:
@@ -92,6 +97,20 @@ class Metric:
     def example(self) -> str:
         return f"{self.name} < {UNITS[self.unit].example}"
 
+
+# Percentages of a whole, never above 100 (CPU "of one core" can be; `cpu` is of allowed cores).
+_SHARES = frozenset(
+    {
+        "error_rate",
+        "server_error_rate",
+        "server_error_rate_max",
+        "cache_hit_rate",
+        "cache_hit_rate_max",
+        "pg_cache_hit_rate",
+        "pg_cache_hit_rate_max",
+        "cpu",
+    }
+)
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 

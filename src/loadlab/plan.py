@@ -14,6 +14,7 @@ import psutil
 
 from loadlab.engines import ENGINES
 from loadlab.errors import UsageError
+from loadlab.monitor.config import option_problems
 from loadlab.results import PlanInfo, Stage
 from loadlab.scenarios import Config, Scenario
 from loadlab.stages import (
@@ -26,9 +27,18 @@ from loadlab.stages import (
 )
 from loadlab.target import SEED_SIZES
 from loadlab.thresholds import Threshold, parse_thresholds
-from loadlab.units import parse_duration
+from loadlab.units import format_duration, parse_duration
 
 _HOST = re.compile(r"^https?://[^\s/]+(:\d+)?/?$")
+# Bounds a run must stay within: past them an engine fails late (k6's stage durations), or the
+# load generator exhausts the machine before it sends anything (10^11 users).
+MAX_USERS = 100_000
+MAX_RUN_S = 31 * 86_400.0
+MIN_STAGE_S = 0.001  # k6 takes stages in whole milliseconds
+
+
+def max_workers() -> int:
+    return 4 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,13 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
     script = _script(engine, config, options, problems)
     if options.host is not None and not _HOST.match(options.host):
         problems.append(f"--host {options.host!r} is not a base URL like http://127.0.0.1:8000")
-    if options.workers is not None and options.workers < 1:
-        problems.append("--workers must be at least 1")
+    if options.workers is not None and not 1 <= options.workers <= max_workers():
+        problems.append(
+            f"--workers {options.workers} must be between 1 and {max_workers()} "
+            "(4 per core: more processes than that only compete for the cores)"
+        )
+    if stages:
+        problems += _profile_bounds(stages, spawn_rate)
     if options.seed_size not in SEED_SIZES:
         problems.append(f"--seed-size must be one of {', '.join(SEED_SIZES)}")
     _monitor_problems(options, problems)
@@ -143,16 +158,36 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
 
 
 def _monitor_problems(options: Options, problems: list[str]) -> None:
-    if options.target_pid is not None:
+    if options.target_pid is not None and options.target_pid > 0:
         if options.host is None:
             problems.append("--target-pid needs --host: the embedded platform's process is known")
         elif not psutil.pid_exists(options.target_pid):
             problems.append(f"--target-pid {options.target_pid}: no such process on this machine")
-    if options.db_url is not None and not options.db_url.startswith("postgresql://"):
-        problems.append(f"--db-url {options.db_url!r} must be a postgresql:// URL")
-    interval = options.sample_interval
-    if interval is not None and not 0.05 <= interval <= 60:
-        problems.append("--sample-interval must be between 0.05 and 60 seconds")
+    problems += option_problems(
+        target_pid=options.target_pid, db_url=options.db_url, interval_s=options.sample_interval
+    )
+
+
+def _profile_bounds(stages: tuple[Stage, ...], spawn_rate: float) -> list[str]:
+    found = []
+    if peak_users(stages) > MAX_USERS:
+        found.append(
+            f"{peak_users(stages)} users is more than one loadlab run drives "
+            f"(at most {MAX_USERS:,}); split the load over several generators"
+        )
+    if spawn_rate > MAX_USERS:
+        found.append(f"a spawn rate of {spawn_rate:g}/s is above {MAX_USERS:,} users/s")
+    total_s = total_duration_s(stages)
+    if total_s > MAX_RUN_S:
+        found.append(
+            f"a run of {format_duration(total_s)} is longer than {format_duration(MAX_RUN_S)}"
+        )
+    short = [s for s in stages if s.duration_s < MIN_STAGE_S]
+    if short:
+        found.append(
+            f"a stage of {short[0].duration_s:g}s is shorter than 1ms, which k6 cannot represent"
+        )
+    return found
 
 
 def _profile(
@@ -170,6 +205,10 @@ def _profile(
     for name, value in (("--users", options.users), ("--spawn-rate", options.spawn_rate)):
         if value is not None and value <= 0:
             problems.append(f"{name} must be positive")
+        elif value is not None and value > MAX_USERS:
+            problems.append(
+                f"{name} {value:,} is above what one run drives (at most {MAX_USERS:,})"
+            )
     if problems:
         return (), 0.0
     if options.stages is not None:

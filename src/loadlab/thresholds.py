@@ -78,6 +78,9 @@ def parse_threshold(expression: str, *, explicit: bool = True) -> Threshold:
         )
     try:
         limit = spec.parse_limit(match.group("limit"))
+        if spec.max_limit is not None and limit > spec.max_limit:
+            shown = format_value(spec.max_limit, spec.unit)
+            raise ValueError(f"{metric} is a share: the limit cannot be above {shown}")
     except ValueError as error:
         raise UsageError(
             f"threshold {expression!r}: {error}", hint=f"e.g. {spec.example!r}"

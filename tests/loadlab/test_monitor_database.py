@@ -12,7 +12,7 @@ import pytest
 
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult
 from loadlab.monitor.database import PostgresSampler
-from platform_server import POSTGRES_URL_ENV, free_port
+from platform_server import free_port, require_postgres
 
 
 def run_monitor(config: MonitorConfig, seconds: float, warnings: list[str]) -> MonitorResult:
@@ -45,19 +45,17 @@ def test_unreachable_postgresql_warns_once_and_gives_no_data(tmp_path: Path) -> 
     assert found["cpu"].value is not None  # the other sources go on
 
 
-def test_a_sqlite_url_reads_no_statistics_views(tmp_path: Path) -> None:
+def test_a_sqlite_url_is_refused_as_loadlab_run_refuses_it(tmp_path: Path) -> None:
+    """One rule for --db-url: SQLite has no statistics views to read."""
     config = MonitorConfig(
         f"http://127.0.0.1:{free_port()}", None, db_url=f"sqlite:///{tmp_path}/x.db", interval_s=0.5
     )
-    result = run_monitor(config, 0.7, [])
-    assert "postgres" not in result.sources
+    assert ["postgresql://" in problem for problem in config.problems()] == [True]
 
 
 @pytest.mark.postgres
 def test_statistics_views_measure_cache_hits_locks_and_activity() -> None:
-    base = os.environ.get(POSTGRES_URL_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (set by .ci/run)")
+    base = require_postgres()
     sampler = PostgresSampler(base, timeout_s=2)
     holder = psycopg.connect(base)
     waiter = psycopg.connect(base, autocommit=True)

@@ -1,0 +1,144 @@
+"""One check before anything starts: every problem named at once, with upper bounds, and bad files
+(loadlab.toml, history.jsonl) as one line and exit 2, never an internal error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from loadlab_process import REPO, SUITES, loadlab_command
+
+from loadlab.errors import UsageError
+from loadlab.monitor.config import MonitorConfig
+from loadlab.plan import Options, resolve_plan
+from loadlab.scenarios import load_config
+
+LOCUSTFILE = str(SUITES / "health_locustfile.py")
+
+
+def _problems(tmp_path: Path, **options: object) -> str:
+    config = load_config(cwd=tmp_path)
+    with pytest.raises(UsageError) as raised:
+        resolve_plan(config, "smoke", Options(locustfile=LOCUSTFILE, **options))  # type: ignore[arg-type]
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        pytest.param({"workers": 100_000}, "--workers 100000 must be between 1 and", id="workers"),
+        pytest.param({"users": 10**11}, "at most 100,000", id="users"),
+        pytest.param({"stages": "1s:100000000000"}, "at most 100,000", id="stage-users"),
+        pytest.param({"run_time": "9999999h"}, "longer than 744h", id="run-time"),
+        pytest.param({"stages": "0.0001s:5,1m:5"}, "shorter than 1ms", id="k6-stage"),
+        pytest.param({"thresholds": ("error_rate < 200%",)}, "cannot be above 100%", id="share"),
+        pytest.param(
+            {"thresholds": ("server_error_rate_max < 101%",)}, "above 100%", id="share-max"
+        ),
+        pytest.param({"db_url": "sqlite:///x.db"}, "must be a postgresql:// URL", id="db-url"),
+        pytest.param({"sample_interval": 100.0}, "between 0.05 and 60", id="interval"),
+    ],
+)
+def test_a_bound_is_checked_before_anything_starts(
+    options: dict[str, object], named: str, tmp_path: Path
+) -> None:
+    assert named in _problems(tmp_path, **options)
+
+
+def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
+    text = _problems(
+        tmp_path,
+        workers=100_000,
+        users=10**11,
+        thresholds=("error_rate < 200%",),
+        db_url="mysql://x",
+        sample_interval=0.0,
+    )
+    for named in ("--workers", "100,000", "error_rate", "--db-url", "--sample-interval"):
+        assert named in text
+
+
+def test_the_plan_and_the_monitor_apply_the_same_rules() -> None:
+    """A --db-url the plan refuses, the monitor refuses in the same words, and the other way."""
+    for url, accepted in (("sqlite:///x.db", False), ("postgresql://u@h/db", True)):
+        monitor = MonitorConfig("http://127.0.0.1:1", None, db_url=url).problems()
+        assert (monitor == []) is accepted
+        if not accepted:
+            assert monitor[0] in _problems(Path("/nonexistent"), host="http://h:1", db_url=url)
+
+
+def _loadlab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
+    return subprocess.run(
+        [*loadlab_command(), *args],
+        capture_output=True, text=True, timeout=60, check=False, cwd=cwd, env=env,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        pytest.param(b'[defaults]\nengine = "k6\xff"\n', "is not UTF-8", id="invalid-utf8"),
+        pytest.param(b"defaults = 1\n", "defaults must be a table", id="defaults-not-a-table"),
+        pytest.param(b'scenarios = "x"\n', "scenarios must be tables", id="scenarios-string"),
+        pytest.param(b"[scenarios]\nsmoke = 3\n", "scenarios.smoke must be a table", id="scalar"),
+    ],
+)
+def test_a_malformed_loadlab_toml_is_exit_2_in_one_line(
+    content: bytes, named: str, tmp_path: Path
+) -> None:
+    (tmp_path / "loadlab.toml").write_bytes(content)
+    for command in (["scenarios"], ["run", "smoke", "-f", LOCUSTFILE]):
+        result = _loadlab(*command, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert named in lines[0]
+        assert "internal error" not in lines[0]
+
+
+_ENTRY = {
+    "run_id": "r1", "scenario": "smoke", "engine": "k6", "started_at": "2026-12-01T00:00:00Z",
+    "requests": 10, "rps": 1.0, "p95_ms": 5.0, "error_rate_percent": 0.0, "exit_code": 0,
+    "reason": "ok", "run_dir": "r1",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        pytest.param(b"not json", "line 2 is damaged", id="not-json"),
+        pytest.param(b"[1, 2]", "not a JSON object", id="not-an-object"),
+        pytest.param(json.dumps({**_ENTRY, "requests": "x"}).encode(), "requests", id="type"),
+        pytest.param(json.dumps({"run_id": "r"}).encode(), "missing", id="missing-keys"),
+        pytest.param(b"\xff\xfe", "not UTF-8", id="invalid-utf8"),
+    ],
+)
+def test_a_damaged_history_line_is_exit_2_naming_it(
+    line: bytes, named: str, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "history.jsonl").write_bytes(json.dumps(_ENTRY).encode() + b"\n" + line + b"\n")
+    result = _loadlab("history", "--results-dir", str(results), cwd=REPO)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0]
+
+
+def test_history_of_an_unknown_scenario_says_there_are_other_runs(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    old_line = {k: v for k, v in _ENTRY.items() if k != "error_rate_percent"}
+    old_line["error_rate"] = 0.5  # written before error rates became percent: still read
+    (results / "history.jsonl").write_text(json.dumps(old_line) + "\n")
+    nope = _loadlab("history", "--results-dir", str(results), "--scenario", "nope", cwd=REPO)
+    assert nope.returncode == 0
+    assert "no runs of scenario 'nope' among 1 recorded (smoke)" in nope.stdout
+    listed = _loadlab("history", "--results-dir", str(results), cwd=REPO)
+    assert "50.00%" in listed.stdout
+    assert "PASS (exit 0): ok" in listed.stdout
