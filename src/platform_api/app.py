@@ -6,19 +6,21 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psutil
 from fastapi import FastAPI
 
 from platform_api.accounts import routes as accounts_routes
 from platform_api.accounts.service import ensure_admin
 from platform_api.admin import routes as admin_routes
 from platform_api.db import create_database, migrate
-from platform_api.deps import ThreadLimiters
+from platform_api.deps import SessionBudgets
 from platform_api.errors import install_error_handlers
 from platform_api.executions import routes as executions_routes
 from platform_api.health import routes as health_routes
 from platform_api.heavy import routes as heavy_routes
 from platform_api.heavy.pool import HeavyPool
 from platform_api.knowledge import routes as knowledge_routes
+from platform_api.knowledge.search_cache import SearchCache
 from platform_api.middleware import FaultState, PlatformMiddleware
 from platform_api.ratelimit import InProcessRateLimiter, RateLimiter, RedisRateLimiter
 from platform_api.settings import Settings
@@ -54,8 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter = _rate_limiter(settings)
         app.state.database = database
         app.state.limiter = limiter
-        app.state.thread_limiters = ThreadLimiters.create()
+        app.state.session_budgets = SessionBudgets.create(settings)
         app.state.started_at = time.time()
+        app.state.search_cache = SearchCache(ttl_s=settings.cache_ttl_s)
+        app.state.process = _measured_process()
         ensure_admin(database, settings.admin_api_key)
         worker = ExecutionWorker(database, settings, telemetry)
         app.state.worker = worker
@@ -98,3 +102,10 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
     if settings.redis_url:
         return RedisRateLimiter(settings.redis_url)
     return InProcessRateLimiter()
+
+
+def _measured_process() -> psutil.Process:
+    """One handle per app, so that cpu_percent measures the time since the previous call."""
+    process = psutil.Process()
+    process.cpu_percent(interval=None)
+    return process

@@ -13,7 +13,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from platform_api.settings import Settings
+from platform_api.settings import FaultSettings, Settings
 
 
 def load_settings() -> Settings:
@@ -23,7 +23,9 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "_".join(str(part) for part in first["loc"]).upper()
-        click.echo(f"platform-api: PLATFORM_{field}: {first['msg']}", err=True)
+        # The fault settings are a model of their own, read from PLATFORM_FAULT_*.
+        prefix = "PLATFORM_FAULT_" if exc.title == FaultSettings.__name__ else "PLATFORM_"
+        click.echo(f"platform-api: {prefix}{field}: {first['msg']}", err=True)
         sys.exit(2)
 
 
@@ -81,6 +83,10 @@ def serve(host: str, port: int, workers: int, log_file: Path | None) -> None:
             log_config=_log_config(log_file, settings.log_level),
             timeout_graceful_shutdown=30,
             access_log=False,
+            # uvicorn believes X-Forwarded-For from loopback by default, so any local client
+            # could pick the address that the sign-up limit counts: only the named proxies.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
         )
     finally:
         if metrics_dir:
@@ -143,20 +149,22 @@ def cleanup_command(run_id: str, as_json: bool) -> None:
             f"platform-api: --run {run_id!r}: use 1-64 characters of A-Z a-z 0-9 _ . -", err=True
         )
         sys.exit(2)
-    database = create_database(load_settings())
+    settings = load_settings()
+    database = create_database(settings)
     try:
-        with database.transaction() as session:
-            deleted = delete_test_run(session, run_id)
+        report = delete_test_run(database, run_id, batch_rows=settings.cleanup_batch_rows)
     except SQLAlchemyError as exc:
         click.echo(f"platform-api: cannot clean up run {run_id}: {_first_line(exc)}", err=True)
         sys.exit(3)
     finally:
         database.dispose()
     if as_json:
-        click.echo(json.dumps({"run_id": run_id, "deleted": deleted}))
+        body = {"run_id": run_id, "deleted": report.deleted, "kept": report.kept}
+        click.echo(json.dumps({**body, "batches": report.batches, "retries": report.retries}))
     else:
-        counts = ", ".join(f"{count} {table}" for table, count in deleted.items())
-        click.echo(f"run {run_id}: deleted {counts}")
+        counts = ", ".join(f"{count} {table}" for table, count in report.deleted.items())
+        kept = ", ".join(f"{count} {table}" for table, count in report.kept.items())
+        click.echo(f"run {run_id}: deleted {counts}; kept {kept}")
 
 
 def _log_config(path: Path | None, level: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The database: engine, sessions and migrations for SQLite and PostgreSQL.
 
-SQLite runs in WAL mode so readers never wait for the writer; write transactions start with
+SQLite runs in WAL mode so readers never wait for the writer, and refuses text holding NUL as
+PostgreSQL does; write transactions start with
 `BEGIN IMMEDIATE` and a busy timeout, so concurrent writers queue instead of failing with
 "database is locked" (a deferred transaction that upgrades to a write lock cannot wait).
 PostgreSQL uses psycopg 3 with a bounded pool; an exhausted pool fails fast (`pool_timeout`) and the
@@ -98,18 +99,34 @@ def _sqlite_engine(url: str, settings: Settings) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_s * 1000)}")
         cursor.close()
 
-    _serialize_writers(engine, settings.sqlite_busy_timeout_s)
+    _serialize_writers(engine, settings.write_wait_s)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
+
+
+def _refuse_nul(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool
+) -> None:
+    """Refuse text holding NUL, as PostgreSQL does, so both databases give the client one answer
+    (422, through the DataError handler) instead of SQLite storing or matching it."""
+    rows = parameters if executemany else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row
+        if any(isinstance(value, str) and "\x00" in value for value in values or ()):
+            raise sqlite3.DataError("text values cannot contain NUL (0x00) characters")
 
 
 def _serialize_writers(engine: Engine, timeout_s: float) -> None:
     """Queue this process's writers on a Python lock before `BEGIN IMMEDIATE`.
 
     A waiting writer then wakes the moment the lock is released, where SQLite's busy handler
-    polls with sleeps of up to 100 ms. A connection keeps the lock until it goes back to the pool,
-    so a session that commits and writes again does not queue behind itself; a failed or
-    invalidated connection gives it back too. Other processes (`--workers N`) still meet SQLite's
-    busy timeout.
+    polls with sleeps of up to 100 ms. Requests meet one another earlier, at the write gate on
+    the event loop (platform_api.deps), so what waits here is at most one request and the
+    execution worker's threads; a writer that waits past `timeout_s` fails with "database is
+    locked", which the app answers 503 with Retry-After. A connection keeps the lock until it
+    goes back to the pool, so a session that commits and writes again does not queue behind
+    itself; a failed or invalidated connection gives it back too. Other processes
+    (`--workers N`) still meet SQLite's busy timeout.
     """
     write_lock = threading.Lock()
 

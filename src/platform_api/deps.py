@@ -1,7 +1,9 @@
 """FastAPI dependencies: the request's database session, the caller, and the request context.
 
-The session is committed when the route returns and before the response is sent
-(`scope="function"`), so a 2xx answer always means the write is durable.
+One transaction path: every route that uses the database is `async def` and runs its service
+call through `run_in_session`, which commits (or rolls back) in the same thread-pool hop, before
+the response exists; so a 2xx answer always means the write is durable, and no transaction (nor
+SQLite's write lock) is ever held while the request waits for another thread.
 
 Dependencies that do no I/O are `async def`: FastAPI runs every plain `def` dependency in the
 thread pool, and each such hop costs more than the work itself (see docs/benchmarks.md).
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from platform_api.context import RequestContext
 from platform_api.db import Database
-from platform_api.errors import Forbidden, RateLimited, Unauthorized
+from platform_api.errors import DatabaseBusy, Forbidden, RateLimited, Unauthorized
 from platform_api.models import User
 from platform_api.ratelimit import Decision, RateLimiter
 from platform_api.settings import Settings
@@ -32,10 +34,11 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # (on the shared 2 cores, reads fell from ~810 req/s with 1 client to ~460 with 32 clients on the
 # default 40 threads; ~640 on these 8).
 DB_THREADS = 8
-# The session's final commit has threads of its own, so it can never wait behind the requests
-# that wait for the connection or the SQLite write lock that it holds.
+# Closing a session that a cancelled request left open has threads of its own, so it can never
+# wait behind the requests that wait for the connection it holds.
 EXIT_THREADS = 20
-SESSION_LIMITER = "platform_thread_limiter"
+SESSION_BUDGETS = "platform_session_budgets"
+IS_WRITE = "platform_is_write"
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -56,65 +59,89 @@ def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session, made on the event loop: a session does no I/O until the route's
-    first query, in a worker thread. Ended in one thread-pool hop of its own, or in none when the
-    route ended it with `run_in_session`."""
-    database = get_database(request)
-    factory = database.write_sessions if request.method in WRITE_METHODS else database.read_sessions
-    session = factory()
-    session.info[SESSION_LIMITER] = _limiters(request).db
+    """The request's session, made on the event loop (a session does no I/O until its first
+    query). The route ends it with `run_in_session`; the exit only closes what a cancelled or
+    failed request left open."""
+    session = _new_session(request, write=request.method in WRITE_METHODS)
     try:
         yield session
-    except BaseException:
-        await _finish(request, session, commit=False)
-        raise
-    await _finish(request, session, commit=True)
+        if session.in_transaction():
+            raise RuntimeError("a route must reach the database through run_in_session")
+    finally:
+        await _close(request, session)
 
 
-async def _finish(request: Request, session: Session, *, commit: bool) -> None:
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """A read session whatever the method: for a POST that writes nothing (heavy work), so that
+    it never queues for, nor holds, SQLite's write lock."""
+    session = _new_session(request, write=False)
+    try:
+        yield session
+        if session.in_transaction():
+            raise RuntimeError("a route must reach the database through run_in_session")
+    finally:
+        await _close(request, session)
+
+
+def _new_session(request: Request, *, write: bool) -> Session:
+    database = get_database(request)
+    session = (database.write_sessions if write else database.read_sessions)()
+    budgets = _budgets(request)
+    session.info[SESSION_BUDGETS] = budgets
+    session.info[IS_WRITE] = write
+    return session
+
+
+async def _close(request: Request, session: Session) -> None:
     if not session.in_transaction():
         session.close()  # no connection held, so no I/O
         return
-    # Its own threads: a transaction that holds SQLite's write lock must be able to commit while
-    # other requests occupy the shared pool waiting for that lock. Shielded: a client that goes
-    # away must not leave the connection checked out.
+    # Only a request cancelled mid-hop gets here. Its own threads and shielded: a client that
+    # goes away must not leave the connection checked out.
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(
-            _end_transaction, session, commit, limiter=_limiters(request).exit
-        )
+        await anyio.to_thread.run_sync(session.close, limiter=_budgets(request).exit)
 
 
 @dataclass(frozen=True)
-class ThreadLimiters:
-    """The app's thread budgets, made by its lifespan (on the event loop)."""
+class SessionBudgets:
+    """The app's thread budgets and SQLite's write gate, made by its lifespan (on the event loop).
 
-    db: anyio.CapacityLimiter  # the short database hops
-    exit: anyio.CapacityLimiter  # the sessions' final commits
+    The gate is why 60 simultaneous writers cannot deadlock SQLite: a writer waits for it on the
+    event loop, holding no thread, and takes a thread only once it may write. Its transaction
+    then starts, runs and commits in that one thread (`run_in_session`), so the holder of the
+    write lock never waits for a thread that the lock's waiters hold (the deadlock at 41
+    writers: each waited in one of AnyIO's 40 threads while the holder's response needed a 41st).
+    """
+
+    db: anyio.CapacityLimiter  # the database hops
+    exit: anyio.CapacityLimiter  # closing what a cancelled request left open
+    write_gate: anyio.Lock | None  # SQLite only: one writer transaction at a time per process
+    write_wait_s: float  # how long a writer waits for the gate before 503
 
     @classmethod
-    def create(cls) -> ThreadLimiters:
-        return cls(db=anyio.CapacityLimiter(DB_THREADS), exit=anyio.CapacityLimiter(EXIT_THREADS))
+    def create(cls, settings: Settings) -> SessionBudgets:
+        return cls(
+            db=anyio.CapacityLimiter(DB_THREADS),
+            exit=anyio.CapacityLimiter(EXIT_THREADS),
+            write_gate=anyio.Lock() if settings.is_sqlite else None,
+            write_wait_s=settings.write_wait_s,
+        )
 
 
-def _limiters(request: Request) -> ThreadLimiters:
-    limiters: ThreadLimiters = request.app.state.thread_limiters
-    return limiters
-
-
-def _end_transaction(session: Session, commit: bool) -> None:
-    try:
-        if commit:
-            session.commit()
-    finally:
-        session.close()  # rolls back whatever was not committed
+def _budgets(request: Request) -> SessionBudgets:
+    budgets: SessionBudgets = request.app.state.session_budgets
+    return budgets
 
 
 async def run_in_session(
     session: Session, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> T:
-    """Run a service call from an `async def` route in one thread-pool hop, and end the request's
-    transaction in that same hop (commit on success, roll back on error), so that the session's
-    own exit has nothing left to do. Returned ORM objects stay loaded (`expire_on_commit=False`)."""
+    """The one way a route reaches the database: run a service call in one thread-pool hop and
+    end the request's transaction in that same hop (commit on success, roll back on error).
+    Returned ORM objects stay loaded (`expire_on_commit=False`).
+
+    On SQLite a write session first waits for the write gate, up to `write_wait_s`, and a writer
+    that does not get it in time is answered 503 with Retry-After (`DatabaseBusy`)."""
 
     def call_and_end() -> T:
         try:
@@ -124,9 +151,21 @@ async def run_in_session(
         finally:
             session.close()
 
-    # Once started, the thread runs to its end even if the client goes away: the transaction is
-    # always ended, and the session's exit closes whatever a cancelled request left open.
-    return await anyio.to_thread.run_sync(call_and_end, limiter=session.info.get(SESSION_LIMITER))
+    budgets: SessionBudgets = session.info[SESSION_BUDGETS]
+    gate = budgets.write_gate if session.info[IS_WRITE] else None
+    if gate is None:
+        # Once started, the thread runs to its end even if the client goes away: the
+        # transaction is always ended.
+        return await anyio.to_thread.run_sync(call_and_end, limiter=budgets.db)
+    try:
+        with anyio.fail_after(budgets.write_wait_s):
+            await gate.acquire()  # a cancelled acquire never keeps the lock
+    except TimeoutError:
+        raise DatabaseBusy() from None
+    try:
+        return await anyio.to_thread.run_sync(call_and_end, limiter=budgets.db)
+    finally:
+        gate.release()
 
 
 def _connect(request: Request, session: Session) -> None:
@@ -141,6 +180,7 @@ def _connect(request: Request, session: Session) -> None:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 async def current_user(request: Request, response: Response) -> User:
@@ -149,7 +189,7 @@ async def current_user(request: Request, response: Response) -> User:
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized()
     user, decision = await anyio.to_thread.run_sync(
-        _authenticate, request, key.strip(), limiter=_limiters(request).db
+        _authenticate, request, key.strip(), limiter=_budgets(request).db
     )
     if not decision.allowed:
         raise RateLimited(

@@ -18,6 +18,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from platform_api.errors import PayloadTooLarge
+from platform_api.route_template import RouteTemplate
 from platform_api.settings import FaultSettings
 from platform_api.telemetry import Telemetry
 
@@ -31,18 +32,18 @@ class FaultState:
     """The fault-injection settings in force; an admin endpoint can replace them at runtime."""
 
     def __init__(self, settings: FaultSettings) -> None:
-        self.settings = settings
-        self.pattern = re.compile(settings.route_pattern) if settings.route_pattern else None
         self.leaked: list[bytearray] = []
+        self.replace(settings)
 
     def replace(self, settings: FaultSettings) -> None:
         self.settings = settings
-        self.pattern = re.compile(settings.route_pattern) if settings.route_pattern else None
+        pattern = settings.route_pattern
+        self.route = RouteTemplate.parse(pattern) if pattern else None
 
     def applies_to(self, path: str) -> bool:
         if not self.settings.active or path.startswith(NEVER_FAULTED):
             return False
-        return self.pattern is None or self.pattern.search(path) is not None
+        return self.route is None or self.route.matches(path)
 
 
 class PlatformMiddleware:
@@ -85,6 +86,19 @@ class PlatformMiddleware:
                 )
                 return
             state["test_run_id"] = test_run or None
+            if b"%00" in scope.get("query_string", b""):
+                # SQLite would match it and PostgreSQL refuse it: one answer, before either sees it.
+                await _error(
+                    send_wrapper,
+                    request_id,
+                    422,
+                    "validation_error",
+                    "The request is not valid",
+                    details=[
+                        {"loc": ["query"], "msg": "NUL (%00) is not allowed", "type": "value_error"}
+                    ],
+                )
+                return
             length = _header(headers, b"content-length")
             if length.isdigit() and int(length) > self.max_body_bytes:
                 await _error(
@@ -166,9 +180,22 @@ def _header(headers: dict[bytes, bytes], name: bytes) -> str:
     return headers.get(name, b"").decode("latin-1").strip()
 
 
-async def _error(send: Send, request_id: str, status: int, code: str, message: str) -> None:
+async def _error(
+    send: Send,
+    request_id: str,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: list[dict[str, Any]] | None = None,
+) -> None:
     body: dict[str, Any] = {
-        "error": {"code": code, "message": message, "request_id": request_id, "details": []}
+        "error": {
+            "code": code,
+            "message": message,
+            "request_id": request_id,
+            "details": details or [],
+        }
     }
     payload = json.dumps(body).encode()
     await send(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from platform_api.route_template import route_template
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -20,7 +23,9 @@ class FaultSettings(BaseSettings):
     error_rate: float = Field(0.0, ge=0, le=1)
     leak_bytes_per_request: int = Field(0, ge=0, le=100 * 1024 * 1024)
     cpu_ms_per_request: float = Field(0.0, ge=0, le=10_000)
-    route_pattern: str | None = None
+    # A route template or prefix (platform_api.route_template), never a regex: faults apply to
+    # the requests whose path it matches, to every request when unset.
+    route_pattern: Annotated[str | None, AfterValidator(route_template)] = None
 
     @property
     def active(self) -> bool:
@@ -49,6 +54,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(25, ge=0, le=500)
     db_pool_timeout_s: float = Field(3.0, gt=0, le=60)
     sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600)
+    # How long a write request waits for SQLite's write lock in this process before it is
+    # answered 503 with Retry-After (platform_api.deps.SessionBudgets).
+    write_wait_s: float = Field(5.0, gt=0, le=600)
     migrate_on_startup: bool = True
 
     # Requests
@@ -56,6 +64,11 @@ class Settings(BaseSettings):
     heavy_timeout_s: float = Field(10.0, gt=0, le=600)
     # Processes for heavy CPU work; 0 runs it in the request's thread (platform_api.heavy.pool).
     heavy_processes: int = Field(1, ge=0, le=64)
+
+    # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded_allow_ips: addresses or networks, comma separated, or "*"). Empty: none, so the
+    # client address of the rate limits is always the connection's peer.
+    forwarded_allow_ips: str = ""
 
     # Rate limits: generous so that the seed's scenarios never meet them.
     rate_limit_per_s: float = Field(200.0, gt=0)
@@ -70,6 +83,11 @@ class Settings(BaseSettings):
     execution_lease_s: float = Field(30.0, gt=0, le=3600)
 
     cache_ttl_s: float = Field(30.0, ge=0)
+
+    # Test-run cleanup (platform_api.cleanup): rows per batch, and how long one DELETE
+    # /api/v1/admin/test-runs/{run_id} works before it answers `complete: false`.
+    cleanup_batch_rows: int = Field(500, ge=1, le=100_000)
+    cleanup_budget_s: float = Field(30.0, gt=0, le=3600)
 
     faults: FaultSettings = Field(default_factory=FaultSettings)
 

@@ -25,6 +25,7 @@ TAGGED_TABLES = (
     "documents",
     "audit_logs",
 )
+NONE_LEFT = dict.fromkeys(TAGGED_TABLES, 0)
 STEPS = [
     {"type": "transform", "name": "up", "operation": "uppercase"},
     {"type": "llm", "name": "ask", "model": "small", "prompt": "Say hi", "max_tokens": 16},
@@ -144,9 +145,12 @@ def test_delete_endpoint_removes_the_run_and_reports_counts(
     assert deleted["documents"] == 3
     assert deleted["workflows"] == 2
     assert deleted["executions"] == 2
-    assert deleted["audit_logs"] == before["audit_logs"]
     assert deleted["cost_records"] >= before["cost_records"]
-    assert tagged_rows(engine, data.run_id) == dict.fromkeys(TAGGED_TABLES, 0)
+    # Audit rows are not test data: kept, still marked with the run's id.
+    assert "audit_logs" not in deleted
+    assert body["kept"] == {"audit_logs": before["audit_logs"]}
+    assert body["complete"] is True
+    assert tagged_rows(engine, data.run_id) == {**NONE_LEFT, "audit_logs": before["audit_logs"]}
     assert data.account.get("/api/v1/auth/me").status_code == 401
     assert_untagged_data_intact(data)
 
@@ -177,7 +181,9 @@ def test_cli_cleanup_removes_the_run_and_reports_counts(
     assert report["deleted"]["users"] == 1
     assert report["deleted"]["workspaces"] == 2
     assert report["deleted"]["documents"] == 3
-    assert tagged_rows(engine, data.run_id) == dict.fromkeys(TAGGED_TABLES, 0)
+    kept = report["kept"]["audit_logs"]
+    assert kept >= 9
+    assert tagged_rows(engine, data.run_id) == {**NONE_LEFT, "audit_logs": kept}
     assert data.bystander.get(f"/api/v1/workspaces/{data.untagged_workspace}").status_code == 200
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import base64
 import io
-import os
 import re
 import tarfile
 import time
@@ -26,7 +25,7 @@ from platform_api.heavy.analysis import complexity
 from platform_api.heavy.budget import Budget, database_budget
 from platform_api.settings import Settings
 from platform_backends import BACKENDS, start
-from platform_server import POSTGRES_URL_ENV, PlatformServer, running_platform, stop
+from platform_server import PlatformServer, require_postgres, running_platform, stop
 
 TEMPLATES = ["fastapi-service", "python-library", "cli-tool"]
 TINY_CODEBASE = {
@@ -214,8 +213,10 @@ def test_dataset_search_by_name(member: Account) -> None:
         ({"limit": 101}, 422),
         ({"cursor": "not-a-cursor"}, 422),
         ({"min_value": "nan"}, 422),
+        ({"q": "\x00"}, 422),  # refused by both databases alike (SQLite used to match rows)
+        ({"category": "a\x00b"}, 422),
     ],
-    ids=["empty-range", "limit-over", "bad-cursor", "nan"],
+    ids=["empty-range", "limit-over", "bad-cursor", "nan", "nul-query", "nul-category"],
 )
 def test_dataset_search_parameters(member: Account, params: dict[str, object], status: int) -> None:
     response = member.get("/api/v1/datasets/default/search", params=params)
@@ -310,12 +311,7 @@ SLOW_STATEMENTS = {
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_database_budget_cancels_a_slow_statement(tmp_path: Path, backend: str) -> None:
     """The budget reaches into the database: a 30 s statement stops at 0.05 s, then 504."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'budget.db'}"
-    elif os.environ.get(POSTGRES_URL_ENV):
-        url = os.environ[POSTGRES_URL_ENV]
-    else:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV}")
+    url = f"sqlite:///{tmp_path / 'budget.db'}" if backend == "sqlite" else require_postgres()
     database = create_database(Settings(database_url=url))
     try:
         with database.read_sessions() as session:

@@ -121,3 +121,35 @@ def test_an_unreachable_redis_lets_requests_through(tmp_path: Path) -> None:
         member = register(http)
         assert [member.get("/api/v1/auth/me").status_code for _ in range(3)] == [200] * 3
         assert "Redis unavailable" in server.log()
+
+
+def _sign_ups_from_forged_addresses(base_url: str, count: int) -> list[int]:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        return [
+            http.post(
+                "/api/v1/auth/register",
+                json={"email": f"fwd-{uuid.uuid4().hex[:10]}@example.com", "name": "F"},
+                headers={"X-Forwarded-For": f"203.0.113.{index}"},
+            ).status_code
+            for index in range(count)
+        ]
+
+
+SIGN_UP_BURST = {
+    "PLATFORM_REGISTER_RATE_LIMIT_BURST": "3",
+    "PLATFORM_REGISTER_RATE_LIMIT_PER_S": "0.001",
+}
+
+
+def test_x_forwarded_for_does_not_escape_the_sign_up_limit(tmp_path: Path) -> None:
+    """By default no proxy is trusted: the limit counts the connection's own address."""
+    with running_platform(tmp_path, env=SIGN_UP_BURST) as server:
+        statuses = _sign_ups_from_forged_addresses(server.base_url, 10)
+    assert statuses == [201] * 3 + [429] * 7
+
+
+def test_a_named_proxy_is_believed(tmp_path: Path) -> None:
+    env = {**SIGN_UP_BURST, "PLATFORM_FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    with running_platform(tmp_path, env=env) as server:
+        statuses = _sign_ups_from_forged_addresses(server.base_url, 10)
+    assert statuses == [201] * 10

@@ -92,7 +92,7 @@ def _pages(account: Account, url: str) -> Iterator[list[str]]:
 def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     env = {
         "PLATFORM_FAULT_LATENCY_MS": "1500",
-        "PLATFORM_FAULT_ROUTE_PATTERN": "^/api/v1/auth/me$",
+        "PLATFORM_FAULT_ROUTE_PATTERN": "/api/v1/auth/me",
         "PLATFORM_WORKER_POLL_INTERVAL_S": "0.05",
     }
     with (

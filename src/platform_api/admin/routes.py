@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import psutil
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from platform_api.accounts.schemas import UserRead, UserWithKey
@@ -20,8 +19,15 @@ from platform_api.admin.schemas import (
     SystemMetrics,
     TestRunDeleted,
 )
-from platform_api.deps import Context, DbSession, get_database, require_admin
-from platform_api.knowledge.routes import Cache
+from platform_api.deps import (
+    Context,
+    DbSession,
+    get_database,
+    get_settings,
+    require_admin,
+    run_in_session,
+)
+from platform_api.knowledge.search_cache import SearchCache, get_search_cache
 from platform_api.middleware import FaultState
 from platform_api.pagination import Page, PageParams, page_params
 from platform_api.settings import FaultSettings
@@ -36,39 +42,27 @@ router = APIRouter(
     dependencies=[Depends(require_admin)],
     responses=RESPONSES,
 )
-PROCESS_STATE = "admin_process"
 Paging = Annotated[PageParams, Depends(page_params)]
 Since = Annotated[Moment, Query(description="Inclusive lower bound (ISO 8601; UTC without offset)")]
 Until = Annotated[Moment, Query(description="Exclusive upper bound (ISO 8601; UTC without offset)")]
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
-
-
-async def get_process(request: Request) -> psutil.Process:
-    """One psutil handle per app, so that cpu_percent measures the time since the last call."""
-    process: psutil.Process | None = getattr(request.app.state, PROCESS_STATE, None)
-    if process is None:
-        process = psutil.Process()
-        process.cpu_percent(interval=None)
-        setattr(request.app.state, PROCESS_STATE, process)
-    return process
+Cache = Annotated[SearchCache[Any], Depends(get_search_cache)]
 
 
 @router.get("/metrics")
-def system_metrics(
-    request: Request,
-    session: DbSession,
-    process: Annotated[psutil.Process, Depends(get_process)],
-) -> SystemMetrics:
-    return service.system_metrics(
+async def system_metrics(request: Request, session: DbSession) -> SystemMetrics:
+    return await run_in_session(
+        session,
+        service.system_metrics,
         session,
         engine=get_database(request).engine,
-        process=process,
+        process=request.app.state.process,
         started_at=request.app.state.started_at,
     )
 
 
 @router.get("/audit-logs")
-def list_audit_logs(
+async def list_audit_logs(
     session: DbSession,
     params: Paging,
     actor_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -78,7 +72,9 @@ def list_audit_logs(
     since: Since = None,
     until: Until = None,
 ) -> Page[AuditLogRead]:
-    rows, cursor = service.list_audit_logs(
+    rows, cursor = await run_in_session(
+        session,
+        service.list_audit_logs,
         session,
         params,
         actor_id=actor_id,
@@ -92,33 +88,39 @@ def list_audit_logs(
 
 
 @router.get("/users")
-def list_users(session: DbSession, params: Paging) -> Page[UserRead]:
-    rows, cursor = service.list_users(session, params)
+async def list_users(session: DbSession, params: Paging) -> Page[UserRead]:
+    rows, cursor = await run_in_session(session, service.list_users, session, params)
     return Page(items=[UserRead.model_validate(row) for row in rows], next_cursor=cursor)
 
 
 @router.post("/users", status_code=201, responses={409: {"description": "The email exists"}})
-def create_user(body: AdminUserCreate, session: DbSession, ctx: Context) -> UserWithKey:
-    user, api_key = service.create_user(
-        session, ctx, email=body.email, name=body.name, role=body.role
+async def create_user(body: AdminUserCreate, session: DbSession, ctx: Context) -> UserWithKey:
+    user, api_key = await run_in_session(
+        session, service.create_user, session, ctx, email=body.email, name=body.name, role=body.role
     )
     return UserWithKey(user=UserRead.model_validate(user), api_key=api_key)
 
 
 @router.patch("/users/{user_id}", responses={404: {}, 409: {}})
-def update_user(user_id: str, body: AdminUserUpdate, session: DbSession, ctx: Context) -> UserRead:
-    user = service.update_user(session, ctx, user_id, role=body.role, disabled=body.disabled)
+async def update_user(
+    user_id: str, body: AdminUserUpdate, session: DbSession, ctx: Context
+) -> UserRead:
+    user = await run_in_session(
+        session, service.update_user, session, ctx, user_id, role=body.role, disabled=body.disabled
+    )
     return UserRead.model_validate(user)
 
 
 @router.get("/costs")
-def cost_report(
+async def cost_report(
     session: DbSession,
     group_by: GroupBy = "workspace",
     since: Since = None,
     until: Until = None,
 ) -> CostReport:
-    return service.cost_report(session, group_by=group_by, since=since, until=until)
+    return await run_in_session(
+        session, service.cost_report, session, group_by=group_by, since=since, until=until
+    )
 
 
 @router.get("/faults")
@@ -128,19 +130,34 @@ async def get_faults(request: Request) -> FaultSettingsBody:
 
 
 @router.put("/faults")
-def replace_faults(
+async def replace_faults(
     body: FaultSettingsBody, request: Request, session: DbSession, ctx: Context
 ) -> FaultSettingsBody:
     faults: FaultState = request.app.state.faults
     # Every field passed explicitly, so no PLATFORM_FAULT_* variable leaks into the new settings.
     faults.replace(FaultSettings(**body.model_dump()))
-    service.record_fault_change(session, ctx)
+    await run_in_session(session, service.record_fault_change, session, ctx)
     return body
 
 
-@router.delete("/test-runs/{run_id}")
-def delete_test_run(
-    run_id: RunId, session: DbSession, ctx: Context, cache: Cache
+@router.delete("/test-runs/{run_id}", responses={503: {"description": "The database is busy"}})
+async def delete_test_run(
+    run_id: RunId, request: Request, session: DbSession, ctx: Context, cache: Cache
 ) -> TestRunDeleted:
-    deleted = service.delete_test_run(session, ctx, run_id, after_commit=cache.clear)
-    return TestRunDeleted(run_id=run_id, deleted=deleted)
+    settings = get_settings(request)
+    report = await service.delete_test_run(
+        session,
+        ctx,
+        run_id,
+        batch_rows=settings.cleanup_batch_rows,
+        budget_s=settings.cleanup_budget_s,
+        after_delete=cache.clear,
+    )
+    return TestRunDeleted(
+        run_id=run_id,
+        deleted=report.deleted,
+        kept=report.kept,
+        complete=report.complete,
+        batches=report.batches,
+        retries=report.retries,
+    )

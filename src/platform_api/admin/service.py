@@ -1,19 +1,24 @@
 """What an operator needs: figures, the audit trail, accounts, costs and test-run cleanup.
 
 Every function here assumes the caller is an admin (the routes check the role) and, like every
-service, leaves the commit to the request boundary.
+service, leaves the commit to the request boundary; the test-run cleanup is the one that spans
+several requests' worth of transactions, each through `deps.run_in_session`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+import anyio
 import psutil
-from sqlalchemy import ColumnElement, Engine, event, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from platform_api import audit, cleanup
@@ -30,7 +35,8 @@ from platform_api.admin.schemas import (
 )
 from platform_api.context import RequestContext
 from platform_api.db import pool_figures
-from platform_api.errors import Conflict, NotFound
+from platform_api.deps import run_in_session
+from platform_api.errors import Conflict, DatabaseBusy, NotFound
 from platform_api.models import (
     AuditLog,
     CostRecord,
@@ -42,6 +48,7 @@ from platform_api.models import (
 )
 from platform_api.pagination import PageParams, paginate
 
+logger = logging.getLogger("platform_api")
 COUNTED = {
     "users": User,
     "workspaces": Workspace,
@@ -100,7 +107,6 @@ def list_audit_logs(
     since: datetime | None,
     until: datetime | None,
 ) -> tuple[list[AuditLog], str | None]:
-    since, until = as_utc(since), as_utc(until)
     stmt = select(AuditLog)
     equal = {
         AuditLog.actor_id: actor_id,
@@ -153,7 +159,6 @@ def update_user(
 def cost_report(
     session: Session, *, group_by: GroupBy, since: datetime | None, until: datetime | None
 ) -> CostReport:
-    since, until = as_utc(since), as_utc(until)
     key = _group_key(session, group_by)
     stmt = select(
         key.label("key"),
@@ -193,22 +198,51 @@ def _group_key(session: Session, group_by: GroupBy) -> ColumnElement[Any]:
     return func.to_char(func.timezone("UTC", CostRecord.created_at), "YYYY-MM-DD")
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
-    """Query times without an offset are taken as UTC, as every stored time is."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+async def delete_test_run(
+    session: Session,
+    ctx: RequestContext,
+    run_id: str,
+    *,
+    batch_rows: int,
+    budget_s: float,
+    after_delete: Callable[[], None],
+) -> cleanup.CleanupReport:
+    """The run's rows, batch by batch, each batch one transaction of the request path (so other
+    writers get the database between batches); a busy batch is retried with a growing pause.
+    Past `budget_s` the report says `complete=False` (and counts nothing as kept yet): the caller
+    asks again. `after_delete` runs after the last batch (to drop caches holding the run's data);
+    the audit trail records the deletion once it is complete."""
+    report = cleanup.CleanupReport(run_id)
+    deadline = anyio.current_time() + budget_s
+    pause_s = 0.05
+    while anyio.current_time() < deadline:
+        try:
+            batch = await run_in_session(
+                session, cleanup.delete_batch, session, run_id, batch_rows=batch_rows
+            )
+        except (DatabaseBusy, OperationalError, PoolTimeoutError) as exc:
+            if not isinstance(exc, DatabaseBusy) and not cleanup.is_busy(exc):
+                raise
+            report.retries += 1
+            logger.info("cleanup of test run %s: the database is busy, retrying", run_id)
+            await anyio.sleep(pause_s)
+            pause_s = min(pause_s * 2, 1.0)
+            continue
+        report.add(batch)
+        pause_s = 0.05
+        if not any(batch.values()):
+            report.complete = True
+            break
+    after_delete()
+    if report.complete:
+        report.kept = await run_in_session(session, _record_deletion, session, ctx, run_id)
+    return report
 
 
-def delete_test_run(
-    session: Session, ctx: RequestContext, run_id: str, *, after_commit: Callable[[], None]
-) -> dict[str, int]:
-    """`after_commit` runs once the deletion is durable (to drop caches holding the run's data)."""
-    deleted = cleanup.delete_test_run(session, run_id)
-    event.listen(session, "after_commit", lambda _session: after_commit(), once=True)
+def _record_deletion(session: Session, ctx: RequestContext, run_id: str) -> dict[str, int]:
     # Untagged on purpose: the record that a run was removed must outlive the run.
     audit.record(session, replace(ctx, test_run_id=None), "test_run.delete", "test_run", run_id)
-    return deleted
+    return cleanup.count_kept(session, run_id)
 
 
 def record_fault_change(session: Session, ctx: RequestContext) -> None:

@@ -1,13 +1,23 @@
-"""Heavy routes (any authenticated user). Plain `def`: the request's database work runs in the
-thread pool and its CPU work in the heavy process pool (platform_api.heavy.pool)."""
+"""Heavy routes (any authenticated user): the database part through `run_in_session` on a read
+session, then the CPU work in the heavy process pool (platform_api.heavy.pool), waited on from a
+thread of the default pool with no transaction open."""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from platform_api.deps import Context, CurrentUser, DbSession, get_settings
+from platform_api.deps import (
+    Context,
+    CurrentUser,
+    DbSession,
+    ReadSession,
+    get_settings,
+    run_in_session,
+)
 from platform_api.heavy import service
 from platform_api.heavy.budget import Budget
 from platform_api.heavy.pool import HeavyPool
@@ -34,7 +44,7 @@ POOLED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def request_budget(request: Request) -> Budget:
+async def request_budget(request: Request) -> Budget:
     """Starts when the request's dependencies are solved, before any heavy work."""
     return Budget(get_settings(request).heavy_timeout_s)
 
@@ -56,23 +66,24 @@ Workers = Annotated[HeavyPool, Depends(heavy_pool)]
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}}, 404: {}, **POOLED},
 )
-def generate_project(
+async def generate_project(
     workspace_id: str,
     body: ProjectGenerate,
-    session: DbSession,
+    session: ReadSession,
     ctx: Context,
     budget: RequestBudget,
     pool: Workers,
 ) -> Response:
-    archive = service.generate_project(
-        session,
-        ctx,
-        workspace_id,
-        name=body.name,
-        template=body.template,
-        files=body.files,
-        budget=budget,
-        pool=pool,
+    await run_in_session(session, service.check_workspace, session, ctx, workspace_id)
+    archive = await anyio.to_thread.run_sync(
+        functools.partial(
+            service.generate_project,
+            name=body.name,
+            template=body.template,
+            files=body.files,
+            budget=budget,
+            pool=pool,
+        )
     )
     return Response(
         archive,
@@ -82,14 +93,13 @@ def generate_project(
 
 
 @router.get("/datasets")
-def list_datasets(session: DbSession, user: CurrentUser) -> DatasetList:
-    return DatasetList(
-        items=[DatasetRead.model_validate(d) for d in service.list_datasets(session)]
-    )
+async def list_datasets(session: DbSession, user: CurrentUser) -> DatasetList:
+    datasets = await run_in_session(session, service.list_datasets, session)
+    return DatasetList(items=[DatasetRead.model_validate(d) for d in datasets])
 
 
 @router.get("/datasets/{dataset_id}/search", responses={404: {}, **TIMEOUT})
-def search_dataset(
+async def search_dataset(
     dataset_id: str,
     session: DbSession,
     user: CurrentUser,
@@ -101,7 +111,9 @@ def search_dataset(
     min_value: Annotated[float | None, Query(allow_inf_nan=False)] = None,
     max_value: Annotated[float | None, Query(allow_inf_nan=False)] = None,
 ) -> Page[DatasetRowRead]:
-    rows, cursor = service.search_dataset(
+    rows, cursor = await run_in_session(
+        session,
+        service.search_dataset,
         session,
         dataset_id,
         PageParams(limit=limit, cursor=cursor),
@@ -115,20 +127,23 @@ def search_dataset(
 
 
 @router.get("/analysis/samples")
-def list_samples(session: DbSession, user: CurrentUser) -> SampleList:
-    return SampleList(items=[SampleRead.model_validate(s) for s in service.list_samples(session)])
+async def list_samples(session: DbSession, user: CurrentUser) -> SampleList:
+    samples = await run_in_session(session, service.list_samples, session)
+    return SampleList(items=[SampleRead.model_validate(s) for s in samples])
 
 
 @router.post("/analysis/codebase", responses={404: {}, 413: {}, **POOLED})
-def analyse_codebase(
+async def analyse_codebase(
     body: AnalysisRequest,
-    session: DbSession,
+    session: ReadSession,
     user: CurrentUser,
     budget: RequestBudget,
     pool: Workers,
 ) -> AnalysisRead:
     if isinstance(body, SampleAnalysis):
-        return service.analyse_sample(session, sample=body.sample, budget=budget, pool=pool)
-    return service.analyse_upload(
-        session, archive_base64=body.archive_base64, budget=budget, pool=pool
+        archive = await run_in_session(session, service.sample_archive, session, sample=body.sample)
+    else:
+        archive = service.decode_archive(body.archive_base64)
+    return await anyio.to_thread.run_sync(
+        functools.partial(service.analyse, archive, budget=budget, pool=pool)
     )

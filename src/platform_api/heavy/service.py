@@ -1,10 +1,9 @@
 """Heavy work: project generation, deep dataset search and codebase analysis, each on a budget.
 
-Routes are plain `def`, so this runs in the server's thread pool, never on the event loop. The CPU
-work of generation and analysis goes further, to the heavy process pool (platform_api.heavy.pool):
-this module does the database part in the request's thread and sends the pool bytes and plain data.
-Generation and analysis end the request's transaction before they compute: on SQLite a write
-transaction is the database-wide write lock, and a POST must not hold it through seconds of CPU.
+The database part runs like every service call (`deps.run_in_session`, a read session even for
+the POSTs, since they write nothing); the CPU work of generation and analysis is a separate call
+that takes no session and goes to the heavy process pool (platform_api.heavy.pool), so no
+transaction, nor SQLite's write lock, is held through seconds of CPU.
 """
 
 from __future__ import annotations
@@ -32,19 +31,14 @@ DATASET_CURSOR_PATTERN = r"^[0-9a-f]{16}-[0-9]{1,18}$"
 DATASET_CURSOR = re.compile(DATASET_CURSOR_PATTERN)
 
 
-def generate_project(
-    session: Session,
-    ctx: RequestContext,
-    workspace_id: str,
-    *,
-    name: str,
-    template: str,
-    files: int,
-    budget: Budget,
-    pool: HeavyPool,
-) -> bytes:
+def check_workspace(session: Session, ctx: RequestContext, workspace_id: str) -> None:
+    """404 unless the caller owns the workspace that a project is generated for."""
     get_owned(session, ctx, workspace_id)
-    session.commit()  # nothing is written: release the lock before the CPU work
+
+
+def generate_project(
+    *, name: str, template: str, files: int, budget: Budget, pool: HeavyPool
+) -> bytes:
     return pool.run(
         budget,
         generator.generate_project,
@@ -116,23 +110,14 @@ def list_samples(session: Session) -> list[Any]:
     )
 
 
-def analyse_sample(
-    session: Session, *, sample: str, budget: Budget, pool: HeavyPool
-) -> AnalysisRead:
+def sample_archive(session: Session, *, sample: str) -> bytes:
     archive = session.scalar(select(CodeSample.archive).where(CodeSample.name == sample))
     if archive is None:
         raise NotFound(f"No sample named {sample}; GET /api/v1/analysis/samples lists them")
-    return _analyse(session, archive, budget, pool)
+    return archive
 
 
-def analyse_upload(
-    session: Session, *, archive_base64: str, budget: Budget, pool: HeavyPool
-) -> AnalysisRead:
-    return _analyse(session, _decode_archive(archive_base64), budget, pool)
-
-
-def _analyse(session: Session, archive: bytes, budget: Budget, pool: HeavyPool) -> AnalysisRead:
-    session.commit()  # nothing is written: release the lock before the CPU work
+def analyse(archive: bytes, *, budget: Budget, pool: HeavyPool) -> AnalysisRead:
     summary = pool.run(budget, analysis.summarise_archive, archive, budget)
     return AnalysisRead(
         files=summary.files,
@@ -149,7 +134,7 @@ def _analyse(session: Session, archive: bytes, budget: Budget, pool: HeavyPool) 
     )
 
 
-def _decode_archive(encoded: str) -> bytes:
+def decode_archive(encoded: str) -> bytes:
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from platform_api.deps import Context, DbSession, get_settings
+from platform_api.deps import Context, DbSession, run_in_session
 from platform_api.knowledge import service
 from platform_api.knowledge.schemas import (
     DocumentCreate,
@@ -14,7 +14,7 @@ from platform_api.knowledge.schemas import (
     DocumentSummary,
     SearchResult,
 )
-from platform_api.knowledge.search_cache import SearchCache
+from platform_api.knowledge.search_cache import SearchCache, get_search_cache
 from platform_api.pagination import MAX_LIMIT, Page, PageParams, page_params
 from platform_api.telemetry import Telemetry
 
@@ -22,27 +22,16 @@ router = APIRouter(prefix="/api/v1/workspaces", tags=["knowledge"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such workspace for this account"}
 }
-CACHE_STATE = "search_cache"
-
-
-async def get_search_cache(request: Request) -> SearchCache[SearchResult]:
-    """The app's search cache, made on first use (async: the event loop runs it, so no race)."""
-    state = request.app.state
-    cache: SearchCache[SearchResult] | None = getattr(state, CACHE_STATE, None)
-    if cache is None:
-        cache = SearchCache(ttl_s=get_settings(request).cache_ttl_s)
-        setattr(state, CACHE_STATE, cache)
-    return cache
-
-
 Cache = Annotated[SearchCache[SearchResult], Depends(get_search_cache)]
 
 
 @router.post("/{workspace_id}/documents", status_code=201, responses=NOT_FOUND)
-def create_document(
+async def create_document(
     workspace_id: str, body: DocumentCreate, session: DbSession, ctx: Context, cache: Cache
 ) -> DocumentRead:
-    document = service.create_document(
+    document = await run_in_session(
+        session,
+        service.create_document,
         session,
         ctx,
         workspace_id,
@@ -55,18 +44,20 @@ def create_document(
 
 
 @router.get("/{workspace_id}/documents", responses=NOT_FOUND)
-def list_documents(
+async def list_documents(
     workspace_id: str,
     session: DbSession,
     ctx: Context,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> Page[DocumentSummary]:
-    rows, cursor = service.list_documents(session, ctx, workspace_id, params)
+    rows, cursor = await run_in_session(
+        session, service.list_documents, session, ctx, workspace_id, params
+    )
     return Page(items=[DocumentSummary.model_validate(d) for d in rows], next_cursor=cursor)
 
 
 @router.get("/{workspace_id}/search", responses=NOT_FOUND)
-def search(
+async def search(
     workspace_id: str,
     request: Request,
     session: DbSession,
@@ -76,6 +67,14 @@ def search(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
 ) -> SearchResult:
     telemetry: Telemetry = request.app.state.telemetry
-    return service.search(
-        session, ctx, workspace_id, query=q, limit=limit, cache=cache, telemetry=telemetry
+    return await run_in_session(
+        session,
+        service.search,
+        session,
+        ctx,
+        workspace_id,
+        query=q,
+        limit=limit,
+        cache=cache,
+        telemetry=telemetry,
     )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from fastapi import Request
 
 V = TypeVar("V")
 Key = tuple[str, str, int]
@@ -70,3 +72,9 @@ class SearchCache(Generic[V]):
             self._entries.clear()
             self._generations.clear()
             self._epoch += 1
+
+
+async def get_search_cache(request: Request) -> SearchCache[Any]:
+    """The app's search cache, made by its lifespan."""
+    cache: SearchCache[Any] = request.app.state.search_cache
+    return cache

@@ -1,4 +1,4 @@
-"""Workflow routes: parse, call the service, return a schema."""
+"""Workflow routes: parse, call the service through `run_in_session`, return a schema."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from platform_api.deps import Context, DbSession
+from platform_api.deps import Context, DbSession, run_in_session
 from platform_api.pagination import Page, PageParams, page_params
 from platform_api.workflows import service
 from platform_api.workflows.schemas import (
@@ -23,21 +23,25 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/workspaces/{workspace_id}/workflows", responses=NOT_FOUND)
-def list_workflows(
+async def list_workflows(
     workspace_id: str,
     session: DbSession,
     ctx: Context,
     params: Annotated[PageParams, Depends(page_params)],
 ) -> Page[WorkflowRead]:
-    rows, cursor = service.list_workflows(session, ctx, workspace_id, params)
+    rows, cursor = await run_in_session(
+        session, service.list_workflows, session, ctx, workspace_id, params
+    )
     return Page(items=[WorkflowRead.model_validate(w) for w in rows], next_cursor=cursor)
 
 
 @router.post("/workspaces/{workspace_id}/workflows", status_code=201, responses=NOT_FOUND)
-def create_workflow(
+async def create_workflow(
     workspace_id: str, body: WorkflowCreate, session: DbSession, ctx: Context
 ) -> WorkflowRead:
-    workflow = service.create_workflow(
+    workflow = await run_in_session(
+        session,
+        service.create_workflow,
         session,
         ctx,
         workspace_id,
@@ -49,15 +53,18 @@ def create_workflow(
 
 
 @router.get("/workflows/{workflow_id}", responses=NOT_FOUND)
-def get_workflow(workflow_id: str, session: DbSession, ctx: Context) -> WorkflowRead:
-    return WorkflowRead.model_validate(service.get_owned(session, ctx, workflow_id))
+async def get_workflow(workflow_id: str, session: DbSession, ctx: Context) -> WorkflowRead:
+    workflow = await run_in_session(session, service.get_owned, session, ctx, workflow_id)
+    return WorkflowRead.model_validate(workflow)
 
 
 @router.patch("/workflows/{workflow_id}", responses=NOT_FOUND)
-def update_workflow(
+async def update_workflow(
     workflow_id: str, body: WorkflowUpdate, session: DbSession, ctx: Context
 ) -> WorkflowRead:
-    workflow = service.update_workflow(
+    workflow = await run_in_session(
+        session,
+        service.update_workflow,
         session,
         ctx,
         workflow_id,
@@ -69,6 +76,6 @@ def update_workflow(
 
 
 @router.delete("/workflows/{workflow_id}", status_code=204, responses=NOT_FOUND)
-def delete_workflow(workflow_id: str, session: DbSession, ctx: Context) -> Response:
-    service.delete_workflow(session, ctx, workflow_id)
+async def delete_workflow(workflow_id: str, session: DbSession, ctx: Context) -> Response:
+    await run_in_session(session, service.delete_workflow, session, ctx, workflow_id)
     return Response(status_code=204)
