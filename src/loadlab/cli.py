@@ -161,6 +161,8 @@ def report(run_dir: Path, **values: Any) -> int:
         ) from None
     for path in write_reports(summary, run_dir, influxdb=influxdb):
         click.echo(str(path))
+    if influxdb is not None:
+        click.echo(f"influxdb: results written to {influxdb.describe()}")
     return 0
 
 

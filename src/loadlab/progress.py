@@ -51,7 +51,12 @@ class Progress:
 def format_line(elapsed_s: float, planned_s: float, live: LiveView) -> str:
     p95 = "-" if live.p95_ms is None else f"{live.p95_ms:.0f}ms"
     errors = 100.0 * live.failures / live.requests if live.requests else 0.0
+    # Past the plan the engine is finishing (Locust's workers report, k6 stops its VUs).
+    if elapsed_s > planned_s:
+        clock = f"{format_duration(planned_s)}/{format_duration(planned_s)} stopping"
+    else:
+        clock = f"{format_duration(int(elapsed_s))}/{format_duration(planned_s)}"
     return (
-        f"{format_duration(int(elapsed_s))}/{format_duration(planned_s)}  users {live.users}  "
+        f"{clock}  users {live.users}  "
         f"{live.rps:.1f} req/s  p95 {p95}  errors {errors:.2f}%  requests {live.requests}"
     )

@@ -45,6 +45,7 @@ class RunOutcome:
     summary: RunSummary
     run_dir: Path
     report_problem: str | None = None
+    influx_written: str | None = None  # where the results went, when --influxdb was given
 
 
 class _Interrupts:
@@ -143,6 +144,8 @@ def _run_engine(
     try:
         interrupts.engine = engine
         engine.start()
+        if interrupts.count:  # a Ctrl-C while the engine was starting: honour it now
+            engine.stop(force=interrupts.count > 1)
         _watch(engine, plan, stats, clock, progress)
         result = engine.finish()
     except BaseException:
@@ -266,7 +269,10 @@ def _finish(
     except ReportError as error:
         problem = f"{error}; {error.hint}" if error.hint else str(error)
     history.append(plan.results_dir, summary, run_dir)
-    return RunOutcome(summary=summary, run_dir=run_dir, report_problem=problem)
+    written = influxdb.describe() if influxdb is not None and problem is None else None
+    return RunOutcome(
+        summary=summary, run_dir=run_dir, report_problem=problem, influx_written=written
+    )
 
 
 def print_verdict(outcome: RunOutcome) -> None:
@@ -283,6 +289,8 @@ def print_verdict(outcome: RunOutcome) -> None:
     verdict = summary.verdict
     print(f"verdict: {word(verdict.exit_code)} (exit {verdict.exit_code}): {verdict.reason}")
     print(f"results: {outcome.run_dir}")
+    if outcome.influx_written:
+        print(f"influxdb: results written to {outcome.influx_written}")
     if outcome.report_problem:
         print(f"loadlab: warning: {outcome.report_problem}", file=sys.stderr)
     if summary.verdict.exit_code == EXIT_INTERRUPTED:
