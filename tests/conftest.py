@@ -1,26 +1,102 @@
-"""Fixtures and rules shared by every test folder."""
+"""Rules shared by every test folder: honest skips, no leftover processes, one seeded database.
+
+- In CI (`LOADLAB_REQUIRE_ALL=1`) every optional component must be present: a skip fails.
+- Skips are summarised with one line per reason and a count; failures are printed last.
+- The test process adopts every orphan its tests leave (a child subreaper), so the session can
+  check that no process it started outlives the tests: one that does fails the run.
+- loadlab's embedded platform copies one cached seeded database: every test process shares one
+  cache, built once under loadlab's own file lock.
+"""
 
 from __future__ import annotations
 
+import collections
+import ctypes
 import os
 import sys
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 
+import psutil
 import pytest
 
-# Make tests/platform_server.py importable as a plain module from every test folder.
+# Make the harness modules in tests/ (platform_server.py, process_harness.py, ...) importable.
 sys.path.insert(0, str(Path(__file__).parent))
+
+PR_SET_CHILD_SUBREAPER = 36
+# Started by multiprocessing's spawn context the first time it is used, by design for the life of
+# the process that used it (the in-thread platform's heavy pool): not something a test leaked.
+LIFELONG_HELPERS = ("multiprocessing.resource_tracker",)
+SHARED_CACHE = Path(tempfile.gettempdir()) / f"loadlab-tests-{os.getuid()}" / "cache"
+_skips: collections.Counter[str] = collections.Counter()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["XDG_CACHE_HOME"] = str(SHARED_CACHE)
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    config.stash[_children_before] = {p.pid for p in _children()}
+
+
+_children_before = pytest.StashKey[set[int]]()
+
+
+def _children() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if not any(name in " ".join(child.cmdline()) for name in LIFELONG_HELPERS):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """In CI (LOADLAB_REQUIRE_ALL=1) every optional component must be present: a skip fails."""
     report = yield
     if report.skipped and os.environ.get("LOADLAB_REQUIRE_ALL") == "1":
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
-        report.longrepr = f"skipped in CI, where nothing may skip: {reason}"
+        report.longrepr = f"skipped in CI, where nothing may skip: {_reason(report)}"
     return report
+
+
+def _reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skips[_reason(report)] += 1
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind(pytestconfig: pytest.Config) -> Generator[None, None, None]:
+    """Compares the process tree after the tests with the one before: nothing may remain."""
+    yield
+    before = pytestconfig.stash.get(_children_before, set())
+    left = [p for p in _children() if p.pid not in before]
+    _, alive = psutil.wait_procs(left, timeout=10)
+    names = []
+    for process in alive:
+        try:
+            names.append(f"{process.pid} {' '.join(process.cmdline())[:200]}")
+            process.kill()
+        except psutil.NoSuchProcess:
+            continue
+    if names:
+        pytest.fail("processes left behind by the tests (now killed):\n" + "\n".join(names))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per skip reason; pytest's own short summary (the failures) follows it."""
+    if not _skips:
+        return
+    terminalreporter.section("skipped, by reason")
+    for reason, count in _skips.most_common():
+        terminalreporter.write_line(f"{count:4d} skipped: {reason}")

@@ -6,8 +6,6 @@ Shared by the k6 `--out influxdb` test and loadlab's InfluxDB reporter tests.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +15,8 @@ import httpx
 import pytest
 
 from platform_server import free_port
+from process_harness import TestProcess, started
+from waiting import wait_for
 
 INFLUXD = shutil.which("influxd")
 needs_influxd = pytest.mark.skipif(
@@ -61,32 +61,17 @@ def running_influxd(root: Path, *, auth: bool = False) -> Iterator[InfluxServer]
     config = root / "influxdb.conf"
     config.write_text(_config(root, http_port, rpc_port, auth=auth))
     base_url = f"http://127.0.0.1:{http_port}"
-    log = root / "influxd.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [INFLUXD, "run", "-config", str(config)], stdout=out, stderr=subprocess.STDOUT
-        )
+    with started([INFLUXD, "run", "-config", str(config)], root, name="influxd") as process:
+        yield InfluxServer(base_url, wait_for(lambda: _version(base_url, process), 30, "influxd"))
+
+
+def _version(base_url: str, process: TestProcess) -> str | None:
+    """influxd's version once /ping answers; None before."""
+    assert process.popen.poll() is None, process.explain()
     try:
-        yield InfluxServer(base_url, _wait_ready(base_url, process, log))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"influxd exited with {process.returncode}: {log.read_text()}")
-        try:
-            response = httpx.get(f"{base_url}/ping", timeout=1)
-            if response.status_code == 204:
-                return response.headers.get("X-Influxdb-Version", "")
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"influxd did not answer /ping within 30 s: {log.read_text()}")
+        response = httpx.get(f"{base_url}/ping", timeout=1)
+    except httpx.TransportError:
+        return None
+    if response.status_code != 204:
+        return None
+    return response.headers.get("X-Influxdb-Version", "") or "unknown"

@@ -6,22 +6,23 @@ platform_accounts.py: `from conftest import` breaks when pytest collects several
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 from pathlib import Path
 
-import pytest
-
-from platform_server import POSTGRES_URL_ENV, PlatformServer, postgres_database, running_platform
+from platform_server import PlatformServer, postgres_database, running_platform, serving_platform
 
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def start(stack: ExitStack, workdir: Path, backend: str, **kwargs: object) -> PlatformServer:
-    """A platform on `backend`, stopped when `stack` closes; skips PostgreSQL when it is absent."""
+def start(
+    stack: ExitStack, workdir: Path, backend: str, *, process: bool = False, **kwargs: object
+) -> PlatformServer:
+    """A platform on `backend`, stopped when `stack` closes; skips PostgreSQL when it is absent.
+
+    Served in a thread unless the test needs a real `process` (signals, kill -9, workers, its log).
+    """
     database_url = None
     if backend == "postgresql":
-        if not os.environ.get(POSTGRES_URL_ENV):
-            pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (set by .ci/run)")
         database_url = stack.enter_context(postgres_database())
-    return stack.enter_context(running_platform(workdir, database_url=database_url, **kwargs))  # type: ignore[arg-type]
+    serve = running_platform if process else serving_platform
+    return stack.enter_context(serve(workdir, database_url=database_url, **kwargs))  # type: ignore[arg-type]

@@ -1,41 +1,62 @@
-"""Start the real platform on a free loopback port for a test, and always stop it.
+"""The platform for a test: served in this process's thread, or as a real process, always stopped.
 
-Shared by tests/platform, tests/load_tests and tests/loadlab. The server's log goes to a file
-(a pipe that nobody reads would fill and hang uvicorn).
+Most tests talk HTTP to the platform and need nothing of a process: `serving_platform` runs
+`create_app(Settings(...))` on uvicorn in a thread (as httpx's own test suite serves its app), which
+starts in a fraction of a second. Tests of what only a process has (signals, `kill -9`, several
+workers, its log) use `running_platform`, which starts `platform-api serve` the one way loadlab does
+(`loadlab.target.serve_platform`).
+
+PostgreSQL is found at `PLATFORM_TEST_POSTGRES_URL`, or at the default local server when it answers.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
-import httpx
+import pytest
+import uvicorn
+
+from loadlab.target import serve_platform
+from platform_api.app import create_app
+from platform_api.settings import Settings
+from waiting import wait_for
 
 BIN = Path(sys.executable).parent
 POSTGRES_URL_ENV = "PLATFORM_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @dataclass
 class PlatformServer:
+    """A platform answering at `base_url`; `popen` is None when it is served in this process."""
+
     base_url: str
     admin_key: str
     database_url: str
     log_path: Path
-    process: subprocess.Popen[bytes]
+    popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        assert self.popen is not None, "served in a thread: start it with running_platform"
+        return self.popen
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        return self.popen.pid if self.popen is not None else os.getpid()
 
     def admin_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_key}"}
@@ -51,29 +72,26 @@ def free_port() -> int:
         return port
 
 
-def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the platform exited with {process.returncode} before it was ready")
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"the platform at {base_url} was not ready within {timeout_s} s")
+@functools.cache
+def postgres_url() -> str | None:
+    """The PostgreSQL for tests: the variable when set, else the default server if it answers."""
+    import psycopg
 
-
-def stop(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
+    url = os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_URL
     try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+        with psycopg.connect(url, connect_timeout=3):
+            return url
+    except psycopg.Error:
+        if os.environ.get(POSTGRES_URL_ENV):
+            raise  # asked for by name: an unreachable server is a failure, not a skip
+        return None
+
+
+def require_postgres() -> str:
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL at {DEFAULT_POSTGRES_URL} (or set {POSTGRES_URL_ENV})")
+    return url
 
 
 def seed(database_url: str, size: str = "small", seed_value: int = 42) -> None:
@@ -92,7 +110,7 @@ def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for one server, dropped afterwards."""
     import psycopg
 
-    base = os.environ[POSTGRES_URL_ENV]
+    base = require_postgres()
     name = f"platform_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -103,49 +121,91 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _platform_env(
+    database_url: str, admin_key: str, env: Mapping[str, str] | None
+) -> dict[str, str]:
+    return {
+        "PLATFORM_DATABASE_URL": database_url,
+        "PLATFORM_ADMIN_API_KEY": admin_key,
+        **(env or {}),
+    }
+
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:
+        """The test process keeps its own signal handlers."""
+
+
+@contextmanager
+def serving_platform(
+    workdir: Path,
+    *,
+    database_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    seed_size: str | None = None,
+) -> Iterator[PlatformServer]:
+    """`create_app(Settings(...))` on uvicorn in a thread, on a port bound before it starts."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    database_url = database_url or f"sqlite:///{workdir / 'platform.db'}"
+    if seed_size:
+        seed(database_url, seed_size)
+    admin_key = "admin-" + secrets.token_hex(16)
+    # Settings read PLATFORM_* variables once, when they are made: these, and none of the test
+    # process's own.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
+    with mock.patch.dict(
+        os.environ, {**clean, **_platform_env(database_url, admin_key, env)}, clear=True
+    ):
+        settings = Settings()
+    config = uvicorn.Config(
+        create_app(settings), log_config=None, access_log=False, timeout_graceful_shutdown=5
+    )
+    server = _ThreadServer(config)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started or not thread.is_alive(), 60, "the platform to start")
+        assert server.started, "the in-thread platform failed to start (see the captured log)"
+        yield PlatformServer(f"http://127.0.0.1:{port}", admin_key, database_url, workdir / "log")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+        assert not thread.is_alive(), "the in-thread platform did not stop within 30 s"
+
+
 @contextmanager
 def running_platform(
     workdir: Path,
     *,
     database_url: str | None = None,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     seed_size: str | None = None,
     workers: int = 1,
     ready_timeout_s: float = 60,
 ) -> Iterator[PlatformServer]:
+    """`platform-api serve` as a real process, its log in `workdir`."""
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = database_url or f"sqlite:///{workdir / 'platform.db'}"
     if seed_size:
         seed(database_url, seed_size)
-    port = free_port()
     admin_key = "admin-" + secrets.token_hex(16)
     log_path = workdir / "platform.log"
     full_env = {
-        **os.environ,
-        "PLATFORM_DATABASE_URL": database_url,
-        "PLATFORM_ADMIN_API_KEY": admin_key,
-        **(env or {}),
+        **{k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")},
+        **_platform_env(database_url, admin_key, env),
     }
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                str(BIN / "platform-api"),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    server = PlatformServer(f"http://127.0.0.1:{port}", admin_key, database_url, log_path, process)
-    try:
-        wait_until_ready(server.base_url, process, ready_timeout_s)
-        yield server
-    finally:
-        stop(process)
+    with serve_platform(
+        full_env, log_path, workers=workers, ready_timeout_s=ready_timeout_s
+    ) as served:
+        yield PlatformServer(served.base_url, admin_key, database_url, log_path, served.process)
+
+
+def stop(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
+    """SIGTERM the server process alone, as a process manager would, and wait for it."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=timeout_s)

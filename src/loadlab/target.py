@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,30 +175,68 @@ def _serve(
         "PLATFORM_DATABASE_URL": database_url,
         "PLATFORM_ADMIN_API_KEY": admin_key,
     }
-    process, base_url = _start_on_free_port(env, log_path, ready_timeout_s)
-    try:
+    with serve_platform(
+        env, log_path, ready_timeout_s=ready_timeout_s, stop_grace_s=stop_grace_s
+    ) as served:
         yield TargetInfo(
-            base_url=base_url,
+            base_url=served.base_url,
             embedded=True,
-            pid=process.pid,
+            pid=served.process.pid,
             admin_key=admin_key,
             database="postgresql" if database_url.startswith("postgresql") else "sqlite",
             log_path=log_path,
         )
+
+
+@dataclass(frozen=True)
+class ServedPlatform:
+    """A `platform-api serve` process that answered `/health/ready` at `base_url`."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+
+@contextlib.contextmanager
+def serve_platform(
+    env: Mapping[str, str],
+    log_path: Path,
+    *,
+    workers: int = 1,
+    ready_timeout_s: float = 60.0,
+    stop_grace_s: Callable[[], float] = lambda: 10.0,
+) -> Iterator[ServedPlatform]:
+    """The one way to start the platform as a process (loadlab, its tests and benchmarks).
+
+    `env` is the whole environment (`PLATFORM_*` settings included); the log goes to `log_path`,
+    never to a pipe; the process group is stopped on the way out, whatever happened.
+    """
+    process, base_url = _start_on_free_port(env, log_path, ready_timeout_s, workers)
+    try:
+        yield ServedPlatform(process, base_url)
     finally:
         stop_group(process, grace_s=stop_grace_s())
 
 
 def _start_on_free_port(
-    env: dict[str, str], log_path: Path, ready_timeout_s: float, attempts: int = 3
+    env: Mapping[str, str],
+    log_path: Path,
+    ready_timeout_s: float,
+    workers: int,
+    attempts: int = 3,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Another process may take the free port before the platform binds it: then try another."""
     for attempt in range(1, attempts + 1):
         port = free_port()
         command = [*platform_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(workers)]
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                env=dict(env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         base_url = f"http://127.0.0.1:{port}"
         try:

@@ -44,7 +44,7 @@ def test_out_influxdb_stores_named_requests(
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     tags = influx_values(influxdb, 'SHOW TAG VALUES FROM http_reqs WITH KEY = "name"')
     names = {row[1] for row in tags}
     # what every user type requests first: PlatformUser, AdminUser, HeavyUser

@@ -68,7 +68,7 @@ def test_configured_stages_shortened_pass_every_check_and_clean_up(
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert_every_check_passed(results)
     scenarios = request_tags(results, "scenario")
     assert {"platform_user", "admin_user", "heavy_user"} <= scenarios, scenarios
@@ -86,7 +86,7 @@ def test_vus_and_duration_replace_the_stages(platform: PlatformServer, tmp_path:
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert_every_check_passed(results)
     assert request_tags(results, "scenario") - {"None"} == {"default"}  # None: setup, teardown
     names = request_tags(results, "name")
@@ -104,7 +104,7 @@ def test_stage_option_replaces_the_stages(platform: PlatformServer, tmp_path: Pa
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert_every_check_passed(results)
     assert "default" in request_tags(results, "scenario")
 
@@ -122,7 +122,7 @@ def test_slower_than_the_thresholds_exits_99(platform: PlatformServer, tmp_path:
     finally:
         httpx.put(faults, json=FAULTS_OFF, headers=platform.admin_headers(), timeout=10)
 
-    assert run.returncode == 99, run.explain()
+    assert run.code == 99, run.explain()
     assert "thresholds on metrics" in run.stderr
     assert "http_req_duration" in run.stderr
 
@@ -135,7 +135,7 @@ def test_dead_target_aborts_early(tmp_path: Path) -> None:
         tmp_path,
     )
 
-    assert run.returncode == 99, run.explain()
+    assert run.code == 99, run.explain()
     assert time.monotonic() - started < 40
     assert "http_req_failed" in run.stderr
 
@@ -149,7 +149,7 @@ def test_tags_health_sends_only_health_checks(platform: PlatformServer, tmp_path
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert_every_check_passed(results)
     names = request_tags(results, "name")
     assert "/health" in names, names
@@ -176,7 +176,7 @@ def test_exclude_tags_write_sends_only_get_requests(
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert_every_check_passed(results)
     assert request_tags(results, "method") == {"GET"}
     assert {"/api/v1/auth/me", "/api/v1/datasets"} <= request_tags(results, "name")
@@ -208,7 +208,7 @@ def test_configured_stages_are_the_seeds_load_test(
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     inspected = json.loads(run.stdout)
     peaks = {
         name: max(s["target"] for s in sc["stages"]) for name, sc in inspected["scenarios"].items()

@@ -52,7 +52,7 @@ def test_health_tag_sends_only_health_checks(platform: PlatformServer, tmp_path:
     )
     served = served_between(before, request_counts(platform))
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert ("GET", "/health") in served, served
     assert set(served) <= {("GET", "/health"), ("GET", "/health/ready")}, served
     assert {row["Name"] for row in stats_rows(tmp_path / "run")} <= {"/health", "/health/ready"}
@@ -67,7 +67,7 @@ def test_exclude_write_sends_only_get_requests(platform: PlatformServer, tmp_pat
     )
     served = served_between(before, request_counts(platform))
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert {method for method, _ in served} == {"GET"}, served
     assert {route for _, route in served} & {"/api/v1/admin/metrics", "/api/v1/datasets"}
     assert {row["Type"] for row in stats_rows(tmp_path / "run")} == {"GET"}
@@ -84,7 +84,7 @@ def test_plain_run_exercises_every_user_class_and_cleans_up(
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert "All users spawned" in run.stderr
     for user_class in ("PlatformUser", "AdminUser", "HeavyUser"):
         assert f'"{user_class}": ' in run.stderr, run.explain()
@@ -110,7 +110,7 @@ def test_no_cleanup_keeps_the_runs_data(platform: PlatformServer, tmp_path: Path
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     left = delete_test_run(platform, run_id)
     assert left["users"] == 2, left
     assert left["workspaces"] >= 2, left
@@ -121,7 +121,7 @@ def test_missing_admin_key_stops_with_one_clear_line(
 ) -> None:
     run = run_tool(locust(platform, run_time="3s"), tool_env(None), tmp_path)
 
-    assert run.returncode == 2, run.explain()
+    assert run.code == 2, run.explain()
     assert "PLATFORM_ADMIN_API_KEY" in run.stderr
     assert "Traceback" not in run.stderr
 
@@ -140,7 +140,7 @@ def test_distributed_run_shares_one_run_id_and_cleans_up_once(
         tmp_path,
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     generated = re.findall(r"load test run id: (lt-[0-9a-f]{12})", run.stderr)
     assert len(generated) == 1, run.explain()  # the master generates it; workers receive it
     assert run.stderr.count("cleanup of test run") == 1, run.explain()
@@ -158,7 +158,7 @@ def test_web_ui_run_cleans_up_after_stop(platform: PlatformServer, tmp_path: Pat
         command, tool_env(platform, LOAD_TEST_RUN_ID=run_id, LOAD_TEST_THINK_SCALE="0.2"), tmp_path
     )
 
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert "Starting web interface at http://127.0.0.1:" in run.stderr
     assert f"cleanup of test run {run_id}: deleted" in run.stderr, run.explain()
     assert not any(delete_test_run(platform, run_id).values()), "the run left data behind"
@@ -177,8 +177,8 @@ def test_a_tag_selecting_some_writes_still_cleans_up(
         tmp_path,
     )
 
-    assert refused.returncode == 2, refused.explain()
+    assert refused.code == 2, refused.explain()
     assert "leave PlatformUser, HeavyUser with no task" in refused.stderr
-    assert run.returncode == 0, run.explain()
+    assert run.code == 0, run.explain()
     assert f"cleanup of test run {run_id}: deleted" in run.stderr, run.explain()
     assert not any(delete_test_run(platform, run_id).values()), "the run left data behind"

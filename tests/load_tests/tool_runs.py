@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from platform_server import PlatformServer
+from process_harness import Finished, run
 
 LOAD_TESTS = Path(__file__).resolve().parents[2] / "load_tests"
 BIN = Path(sys.executable).parent
@@ -28,19 +27,6 @@ METRIC_LINE = re.compile(
     r'^platform_http_requests_total\{method="(?P<method>[^"]+)",route="(?P<route>[^"]+)",'
     r'status="(?P<status>[^"]+)"\} (?P<value>[0-9.e+]+)$'
 )
-
-
-@dataclass(frozen=True)
-class Run:
-    """One finished locust or k6 process."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def explain(self) -> str:
-        out, err = self.stdout[-4000:], self.stderr[-6000:]
-        return f"exit {self.returncode}\n--- stdout\n{out}\n--- stderr\n{err}"
 
 
 def tool_env(platform: PlatformServer | None, **extra: str) -> dict[str, str]:
@@ -53,26 +39,9 @@ def tool_env(platform: PlatformServer | None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_tool(args: Sequence[str], env: dict[str, str], logs: Path) -> Run:
+def run_tool(args: Sequence[str], env: dict[str, str], logs: Path) -> Finished:
     """Run locust or k6 from load_tests/ as the README does; output goes to files in `logs`."""
-    logs.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = logs / f"{args[0]}.stdout", logs / f"{args[0]}.stderr"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        completed = subprocess.run(
-            list(args),
-            cwd=LOAD_TESTS,
-            env=env,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
-    return Run(
-        completed.returncode,
-        out_path.read_text(errors="replace"),
-        err_path.read_text(errors="replace"),
-    )
+    return run(args, logs, env=env, cwd=LOAD_TESTS, timeout_s=RUN_TIMEOUT_S)
 
 
 def request_counts(platform: PlatformServer) -> Counter[tuple[str, str]]:

@@ -9,13 +9,14 @@ import csv
 import json
 import math
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+from process_harness import TestProcess
 
 REPO = Path(__file__).resolve().parents[2]
 SUITES = Path(__file__).parent / "suites"
@@ -56,33 +57,40 @@ class Finished:
 
 
 class Running:
-    """A loadlab process started in the background; `finish` waits for it (and kills on timeout)."""
+    """A loadlab process started in the background; `finish` waits for it (and kills on timeout).
 
-    def __init__(self, process: subprocess.Popen[str], results_dir: Path, timeout_s: float) -> None:
+    Used as a context manager, it is interrupted and reaped on the way out whatever happened.
+    """
+
+    def __init__(self, process: TestProcess, results_dir: Path, timeout_s: float) -> None:
         self.process = process
         self.results_dir = results_dir
         self.timeout_s = timeout_s
 
     def finish(self) -> Finished:
         try:
-            stdout, stderr = self.process.communicate(timeout=self.timeout_s)
+            done = self.process.finish(self.timeout_s)
         finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.communicate()
-        return Finished(self.process.returncode, stdout, stderr, self.results_dir)
+            self.process.close()
+        return Finished(done.code, done.stdout, done.stderr, self.results_dir)
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.close()
 
 
 def start_loadlab(
     args: list[str], *, env: dict[str, str], results_dir: Path, timeout_s: float = 90.0
 ) -> Running:
-    process = subprocess.Popen(
+    logs = results_dir.parent / f"{results_dir.name}-logs"
+    process = TestProcess(
         [*loadlab_command(), *args, "--results-dir", str(results_dir), "--no-progress"],
+        logs,
         env=env,
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        name="loadlab",
     )
     return Running(process, results_dir, timeout_s)
 

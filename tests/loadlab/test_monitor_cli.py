@@ -10,46 +10,32 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+from loadlab_process import Finished, run_loadlab
 from monitor_expectations import PLATFORM_SERIES
 
-from platform_server import (
-    POSTGRES_URL_ENV,
-    free_port,
-    postgres_database,
-    running_platform,
-    stop,
-)
-
-REPO = Path(__file__).parents[2]
-LOADLAB = Path(sys.executable).with_name("loadlab")
+from platform_server import free_port, postgres_database, running_platform
+from process_harness import TestProcess, started
+from waiting import wait_for
 
 
 def loadlab_run(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None, run_time: str = "6s"
-) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
-    results = tmp_path / "results"
-    command = [str(LOADLAB), "run", "smoke", "-t", run_time, "-u", "4", "-r", "4"]
-    command += ["--seed-size", "small", "--results-dir", str(results), "--no-progress", *args]
-    done = subprocess.run(
-        command,
-        cwd=REPO,
+) -> tuple[Finished, dict[str, Any], Path]:
+    finished = run_loadlab(
+        ["run", "smoke", "-t", run_time, "-u", "4", "-r", "4", "--seed-size", "small", *args],
         env={**os.environ, "LOAD_TEST_THINK_SCALE": "0.1", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=180,
+        results_dir=tmp_path / "results",
+        timeout_s=180,
     )
-    runs = sorted(p for p in results.glob("*") if (p / "summary.json").exists())
-    assert runs, f"no summary.json (exit {done.returncode}): {done.stderr[-2000:]}"
-    return done, json.loads((runs[-1] / "summary.json").read_text()), runs[-1]
+    runs = sorted(p for p in finished.results_dir.glob("*") if (p / "summary.json").exists())
+    assert runs, f"no summary.json (exit {finished.code}): {finished.stderr[-2000:]}"
+    return finished, json.loads((runs[-1] / "summary.json").read_text()), runs[-1]
 
 
 def threshold(summary: dict[str, Any], expression: str) -> dict[str, Any]:
@@ -97,7 +83,7 @@ def test_the_platforms_simulated_leak_fails_memory_growth(tmp_path: Path) -> Non
         "memory_growth < 100MB/10m",
         env={"PLATFORM_FAULT_LEAK_BYTES_PER_REQUEST": "2000000"},
     )
-    assert done.returncode == 1, done.stderr
+    assert done.code == 1, done.stderr
     growth = threshold(summary, "memory_growth < 100MB/10m")
     assert growth["status"] == "fail"
     # 2 MB per request at several requests a second is gigabytes per 10 minutes; a warm healthy
@@ -109,6 +95,9 @@ def test_the_platforms_simulated_leak_fails_memory_growth(tmp_path: Path) -> Non
 
 
 def test_the_platforms_cpu_burn_fails_cpu(tmp_path: Path) -> None:
+    """300 ms of CPU per request for 8 users wants the whole of its core. A machine kept busy by
+    others (two CPU-bound processes beside it on two cores) still gives it more than half a core,
+    so the limit sits well below that: the claim holds however busy the machine is."""
     done, summary, _ = loadlab_run(
         tmp_path,
         "-u",
@@ -118,50 +107,28 @@ def test_the_platforms_cpu_burn_fails_cpu(tmp_path: Path) -> None:
         "--workers",
         "1",
         "--threshold",
-        "cpu < 80%",
+        "cpu < 25%",
         env={"PLATFORM_FAULT_CPU_MS_PER_REQUEST": "300"},
         # Long enough that the steady phase is mostly loaded seconds, not the drain at its end.
         run_time="10s",
     )
-    cpu = threshold(summary, "cpu < 80%")
-    if cpu["status"] == "pass":
-        skip_if_host_saturated_by_others(summary["monitor"]["samples"])
+    cpu = threshold(summary, "cpu < 25%")
     assert cpu["status"] == "fail", (cpu, summary["monitor"]["summary"])
-    assert done.returncode == 1
-
-
-def skip_if_host_saturated_by_others(samples: list[dict[str, Any]]) -> None:
-    """A target cannot burn what the scheduler does not give it: on a host kept busy by other
-    processes (other test suites on a shared machine) the claim cannot be tested."""
-    steady = [s for s in samples if s.get("host_cpu_percent") is not None][1:]
-    others = [
-        s["host_cpu_percent"]
-        - (s.get("target_cpu_percent") or 0)
-        - (s.get("generator_cpu_percent") or 0)
-        for s in steady
-    ]
-    busy_others = sum(others) / len(others) if others else 0.0
-    if busy_others > 50:
-        pytest.skip(
-            f"other processes kept {busy_others:.0f} % of a core busy: the target was starved"
-        )
+    assert done.code == 1
 
 
 def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "health").write_text("ok")  # a plain file server: /metrics is a 404
-    log = (tmp_path / "http.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=tmp_path / "site",
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_answer(base_url, server)
+    with started(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        tmp_path / "http-logs",
+        cwd=tmp_path / "site",
+        name="http.server",
+    ) as server:
+        wait_for(lambda: answers(base_url, server), 30, "http.server to answer")
         done, summary, run_dir = loadlab_run(
             tmp_path,
             "--host",
@@ -174,9 +141,6 @@ def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path
             "db_pool_wait_p95 < 50ms",
             run_time="4s",
         )
-    finally:
-        stop(server)
-        log.close()
     assert "Traceback" not in done.stderr
     app_warnings = [line for line in done.stderr.splitlines() if "monitor (app)" in line]
     assert app_warnings == [
@@ -187,33 +151,22 @@ def test_a_target_without_metrics_still_runs_with_a_warning_and_no_data(tmp_path
         judged = threshold(summary, expression)
         assert judged["status"] == "no_data"
         assert judged["detail"].startswith("no data: no /metrics at")
-    assert done.returncode == 1  # no data never passes
+    assert done.code == 1  # no data never passes
     assert (run_dir / "monitor.csv").exists()
     assert any(s.get("host_cpu_percent") is not None for s in summary["monitor"]["samples"])
 
 
-def wait_for_answer(base_url: str, process: subprocess.Popen[bytes]) -> None:
+def answers(base_url: str, server: TestProcess) -> bool:
     """Any answer will do: http.server has no readiness route."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"http.server exited with {process.returncode}")
-        try:
-            httpx.get(f"{base_url}/health", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    pytest.fail("http.server did not answer within 10 s")
+    assert server.popen.poll() is None, server.explain()
+    try:
+        httpx.get(f"{base_url}/health", timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True
 
 
 def test_postgresql_statistics_appear_with_db_url(tmp_path: Path) -> None:
-    if not os.environ.get(POSTGRES_URL_ENV):
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (set by .ci/run)")
-    usage = subprocess.run(
-        [str(LOADLAB), "run", "--help"], capture_output=True, text=True, timeout=60
-    ).stdout
-    if "--db-url" not in usage or "--target-pid" not in usage:
-        pytest.skip("loadlab run has no --db-url / --target-pid yet (the runner's options)")
     with ExitStack() as stack:
         database_url = stack.enter_context(postgres_database())
         server = stack.enter_context(running_platform(tmp_path / "pg", database_url=database_url))

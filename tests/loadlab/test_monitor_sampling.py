@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from monitor_expectations import PLATFORM_SERIES
 
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult, write_samples_csv
 from loadlab.monitor.system import ProcessTree, default_cores
+from process_harness import started
+from waiting import wait_for
 
 TARGET_SCRIPT = r"""
 import http.server, os, sys, threading, time
@@ -110,39 +111,17 @@ class Target:
     pid: int
 
 
-def wait_for(condition: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} within {timeout_s} s")
-
-
 @contextmanager
 def target(tmp_path: Path, mode: str) -> Iterator[Target]:
     script = tmp_path / "target.py"
     script.write_text(TARGET_SCRIPT)
     port_file = tmp_path / f"port-{mode}"
-    log = (tmp_path / f"target-{mode}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, str(script), str(port_file), mode],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(lambda: port_file.exists() or process.poll() is not None, 20, "target port")
-        assert process.poll() is None, (tmp_path / f"target-{mode}.log").read_text()
+    with started(
+        [sys.executable, str(script), str(port_file), mode], tmp_path, name=f"target-{mode}"
+    ) as process:
+        wait_for(lambda: port_file.exists() or process.popen.poll() is not None, 20, "target port")
+        assert process.popen.poll() is None, process.explain()
         yield Target(f"http://127.0.0.1:{port_file.read_text()}", process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def monitor_for(
@@ -152,26 +131,12 @@ def monitor_for(
     monitor = Monitor(config, clock_start=clock_start, warn=warnings.append, **kwargs)  # type: ignore[arg-type]
     monitor.start()
     try:
-        wait_for(lambda: time.monotonic() - clock_start >= seconds, seconds + 5, "run time")
+        # However busy the machine, the samples cover the whole window before it ends.
+        wait_for(lambda: monitor.covered_s >= seconds, seconds + 60, f"{seconds} s of samples")
     finally:
         result = monitor.stop()
     assert monitor.stop() is result  # idempotent
     return result
-
-
-def skip_if_host_saturated_by_others(result: MonitorResult) -> None:
-    """A target cannot burn what the scheduler does not give it: on a host kept busy by other
-    processes (other test suites on a shared machine) the claim cannot be tested."""
-    others = [
-        (row["host_cpu_percent"] or 0) - (row["target_cpu_percent"] or 0)
-        for row in result.samples[1:]
-        if row.get("host_cpu_percent") is not None
-    ]
-    busy_others = sum(others) / len(others) if others else 0.0
-    if busy_others > 50:
-        pytest.skip(
-            f"other processes kept {busy_others:.0f} % of a core busy: the target was starved"
-        )
 
 
 def values(result: MonitorResult, name: str) -> list[float]:
@@ -239,9 +204,8 @@ def test_cpu_burn_is_measured_against_the_allowed_cores(tmp_path: Path) -> None:
         result = monitor_for(MonitorConfig(t.base_url, t.pid, interval_s=0.5, cores=1), 3.2, [])
     cpu = result.aggregates(1.0, 3.0)["cpu"]
     assert cpu.value is not None
-    if cpu.value <= 80:
-        skip_if_host_saturated_by_others(result)
-    # Two burning processes on one allowed core: the seed's limit "CPU Usage < 80%" fails.
+    # Two burning processes on one allowed core want 200 %; with two more CPU-bound processes
+    # beside them on this machine's two cores they still get 100 %: the seed's "< 80%" fails.
     assert cpu.value > 80, cpu
 
 
@@ -289,9 +253,7 @@ def test_a_remote_target_is_measured_from_its_process_series(tmp_path: Path) -> 
     assert values(result, "target_threads") == []  # process_* has no thread count
     # The process reports its own CPU in process_*; an idle one would be near 0.
     cpu = result.aggregates(0.5, 2.0)["cpu"].value or 0
-    if cpu <= 20:
-        skip_if_host_saturated_by_others(result)
-    assert cpu > 20
+    assert cpu > 20  # half a core at the least, however busy the machine
 
 
 def test_nothing_listening_and_no_pid_gives_warnings_not_a_crash(tmp_path: Path) -> None:

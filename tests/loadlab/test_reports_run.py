@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-import pytest
 
 from loadlab.reports.csv_tables import TIMELINE_FILE, stats_file_name
 from loadlab.reports.html import HTML_FILE
@@ -24,15 +23,6 @@ from loadlab.results import SUMMARY_FILE, RunSummary
 LOADLAB = Path(sys.executable).parent / "loadlab"
 # Small and short: two users for a few seconds against the embedded platform.
 RUN_ARGS = ["run", "smoke", "-u", "2", "-r", "2", "--workers", "1", "--seed-size", "small"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _loadlab_run_exists() -> None:
-    help_run = subprocess.run(
-        [str(LOADLAB), "run", "--help"], capture_output=True, timeout=60, check=False
-    )
-    if help_run.returncode != 0:
-        pytest.skip("`loadlab run` is not implemented yet")
 
 
 def _only_run_dir(results: Path) -> Path:

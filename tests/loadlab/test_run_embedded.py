@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
-import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import psutil
 import pytest
 from loadlab_process import (
-    REPO,
     Finished,
+    Running,
     base_env,
     engine_totals,
     exact_percentile,
-    loadlab_command,
     raw_samples,
     run_loadlab,
     start_loadlab,
@@ -24,6 +22,9 @@ from loadlab_process import (
 )
 
 from loadlab import history
+from loadlab.target import cache_dir as cache_root
+from loadlab.target import seeded_database
+from waiting import wait_for
 
 ENGINES = ["locust", "k6"]
 SHORTENED = {
@@ -36,42 +37,42 @@ SHORTENED = {
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One seeded-database cache for the module, built by a first short run before the others,
-    which would otherwise all wait on its lock at once."""
-    cache = tmp_path_factory.mktemp("loadlab-cache")
-    finished = run_loadlab(
-        ["run", "smoke", *suite_args("k6"), "--stages", "1s:1", "--threshold", "requests > 0"],
-        env=base_env(cache),
-        results_dir=tmp_path_factory.mktemp("warm-up"),
-    )
-    assert finished.code == 0, finished.stderr
-    return cache
+def cache_dir() -> Path:
+    """The session's seeded-database cache (tests/conftest.py), built before the runs here, which
+    would otherwise all wait on its lock at once."""
+    seeded_database("small")
+    return cache_root()
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_every_scenario_runs_on_both_engines(engine: str, cache_dir: Path, tmp_path: Path) -> None:
     """The five presets, shortened, at once: each is light, and together they stay quick."""
-    processes = {
-        scenario: start_loadlab(
-            ["run", scenario, *suite_args(engine), *SHORTENED[scenario], "--keep-raw"],
-            env=base_env(cache_dir),
-            results_dir=tmp_path / scenario,
-        )
-        for scenario in SHORTENED
-    }
-    for scenario, process in processes.items():
-        _check_scenario(scenario, engine, process.finish())
+    with ExitStack() as stack:
+        processes = {
+            scenario: stack.enter_context(
+                start_loadlab(
+                    ["run", scenario, *suite_args(engine), *SHORTENED[scenario], "--keep-raw"],
+                    env=base_env(cache_dir),
+                    results_dir=tmp_path / scenario,
+                )
+            )
+            for scenario in SHORTENED
+        }
+        finished = {scenario: process.finish() for scenario, process in processes.items()}
+    for scenario, done in finished.items():
+        _check_scenario(scenario, engine, done)
 
 
 def _check_scenario(scenario: str, engine: str, finished: Finished) -> None:
     summary = finished.summary()
     assert finished.code == summary["verdict"]["exit_code"], (scenario, finished.stderr)
-    assert finished.code in (0, 1, 5), (scenario, finished.stderr)
     assert (summary["scenario"], summary["engine"]) == (scenario, engine)
     assert summary["target"]["embedded"] is True
-    if scenario == "smoke":  # 2 s may give fewer than the 100 requests p99 needs: inconclusive
-        assert finished.code in (0, 5), finished.stdout
+    # How many requests a few seconds make depends on the machine; what the verdict makes of the
+    # measured values does not: a failure is 1, else too few samples is 5, else 0.
+    statuses = {t["status"] for t in summary["thresholds"]}
+    expected = 1 if statuses & {"fail", "no_data"} else 5 if "inconclusive" in statuses else 0
+    assert finished.code == expected, (scenario, finished.stdout, finished.stderr)
     run_dir = finished.run_dir()
     totals = summary["totals"]
     assert totals["requests"] > 0, scenario
@@ -92,11 +93,11 @@ def _check_scenario(scenario: str, engine: str, finished: Finished) -> None:
     assert (entry.run_id, entry.requests) == (summary["run_id"], totals["requests"])
 
 
-def test_slow_target_fails_p95(cache_dir: Path, tmp_path: Path) -> None:
+def test_slow_target_fails_latency(cache_dir: Path, tmp_path: Path) -> None:
     engine = "k6"
     finished = run_loadlab(
         ["run", "smoke", *suite_args(engine), "--users", "6", "--spawn-rate", "6",
-         "--run-time", "3s", "--threshold", "p95[GET /api/v1/auth/me] < 200ms",
+         "--run-time", "3s", "--threshold", "p50[GET /api/v1/auth/me] < 200ms",
          "--threshold", "p50[/health] < 200ms"],
         env=base_env(cache_dir, PLATFORM_FAULT_LATENCY_MS="250"),
         results_dir=tmp_path,
@@ -113,16 +114,22 @@ def test_failing_target_fails_error_rate(cache_dir: Path, tmp_path: Path) -> Non
     finished = run_loadlab(
         ["run", "smoke", *suite_args("k6"), "--users", "3", "--spawn-rate", "3", "--run-time", "2s",
          "--threshold", "error_rate < 1%"],
-        env=base_env(cache_dir, PLATFORM_FAULT_ERROR_RATE="0.5"),
+        env=base_env(cache_dir, PLATFORM_FAULT_ERROR_RATE="1"),
         results_dir=tmp_path,
     )  # fmt: skip
     assert finished.code == 1, finished.stderr
     summary = finished.summary()
     (error_rate,) = summary["thresholds"]
     assert error_rate["status"] == "fail"
-    assert 10 < error_rate["measured"] < 60
+    totals = summary["totals"]
+    assert error_rate["measured"] == pytest.approx(100 * totals["failures"] / totals["requests"])
     assert summary["errors"]
-    assert summary["totals"]["failures"] == engine_totals(finished.run_dir(), "k6")[1]
+    assert totals["failures"] == engine_totals(finished.run_dir(), "k6")[1]
+    # Every faulted request failed and no other did: /health is never faulted.
+    endpoints = {e["name"]: e for e in summary["endpoints"]}
+    me, health = endpoints["/api/v1/auth/me"], endpoints["/health"]
+    assert me["failures"] == me["requests"] > 0
+    assert health["failures"] == 0
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -130,15 +137,13 @@ def test_closed_port_exits_3_quickly(engine: str, tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound but not listening: connections are refused
-        started = time.monotonic()
         finished = run_loadlab(
             ["run", "smoke", *suite_args(engine), "--host", f"http://127.0.0.1:{port}"],
             env=base_env(tmp_path),
             results_dir=tmp_path / "results",
             timeout_s=30,
         )
-    assert finished.code == 3
-    assert time.monotonic() - started < 10
+    assert finished.code == 3  # at once: within timeout_s, where the run would take 2 minutes
     assert len(finished.stderr.strip().splitlines()) == 1
     assert "unreachable" in finished.stderr
     assert "Traceback" not in finished.stderr
@@ -146,71 +151,59 @@ def test_closed_port_exits_3_quickly(engine: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_interrupt_writes_partial_results(engine: str, cache_dir: Path, tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [*loadlab_command(), "run", "smoke", *suite_args(engine), "--users", "3", "--spawn-rate",
-         "3", "--run-time", "60s", "--results-dir", str(tmp_path), "--no-progress"],
+    results = tmp_path / "results"
+    with start_loadlab(
+        ["run", "smoke", *suite_args(engine), "--users", "3", "--spawn-rate", "3",
+         "--run-time", "60s"],
         env=base_env(cache_dir),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        _wait_for_load(tmp_path, timeout_s=60)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 4, stderr
-    finished = Finished(4, stdout, stderr, tmp_path)
+        results_dir=results,
+    ) as running:  # fmt: skip
+        _wait_for_load(results, running)
+        running.process.signal(signal.SIGINT)
+        finished = running.finish()
+    assert finished.code == 4, finished.stderr
     run_dir = finished.run_dir()
     summary = finished.summary()
     assert summary["interrupted"] is True
     assert summary["verdict"]["exit_code"] == 4
-    assert summary["duration_s"] < 30
+    assert summary["duration_s"] < 60  # stopped before its planned end
     totals = summary["totals"]
     assert totals["requests"] > 0
     assert (totals["requests"], totals["failures"]) == engine_totals(run_dir, engine)
 
 
-def _wait_for_load(results_dir: Path, timeout_s: float) -> None:
+def _wait_for_load(results_dir: Path, running: Running) -> None:
     """Until the engine has measured responses: Locust's stream has stats, k6 reports progress."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for run_dir in [p for p in results_dir.iterdir() if p.is_dir()]:
+
+    def load_seen() -> bool:
+        assert running.process.popen.poll() is None, running.process.explain()
+        for run_dir in [p for p in results_dir.glob("*") if p.is_dir()]:
             stream = run_dir / "locust_loadlab.jsonl"
             if stream.exists() and '"type":"stats"' in stream.read_text():
-                return
+                return True
             k6_log = run_dir / "k6_output.log"
             if k6_log.exists() and "running (" in k6_log.read_text():
-                return
-        time.sleep(0.1)
-    raise AssertionError("the run never produced load")
+                return True
+        return False
+
+    wait_for(load_seen, 90, "the run to produce load")
 
 
 def test_second_interrupt_stops_everything_at_once(cache_dir: Path, tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [*loadlab_command(), "run", "smoke", *suite_args("k6"), "--users", "3",
-         "--spawn-rate", "3", "--run-time", "60s", "--results-dir", str(tmp_path), "--no-progress"],
+    results = tmp_path / "results"
+    with start_loadlab(
+        ["run", "smoke", *suite_args("k6"), "--users", "3", "--spawn-rate", "3",
+         "--run-time", "60s"],
         env=base_env(cache_dir),
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        _wait_for_load(tmp_path, timeout_s=60)
-        started = psutil.Process(process.pid).children(recursive=True)
+        results_dir=results,
+    ) as running:  # fmt: skip
+        _wait_for_load(results, running)
+        started = psutil.Process(running.process.pid).children(recursive=True)
         assert len(started) >= 2  # the platform and k6
-        process.send_signal(signal.SIGINT)
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 4
+        running.process.signal(signal.SIGINT)
+        running.process.signal(signal.SIGINT)
+        finished = running.finish()
+    assert finished.code == 4
     _, alive = psutil.wait_procs(started, timeout=10)
     assert alive == []
 

@@ -236,7 +236,7 @@ def test_a_killed_workers_execution_is_rerun_exactly_once(backend: str, tmp_path
         {"type": "sleep", "name": "slow", "seconds": 2},
     ]
     with ExitStack() as stack:
-        first = start(stack, tmp_path, backend, env=env)
+        first = start(stack, tmp_path, backend, env=env, process=True)
         with httpx.Client(base_url=first.base_url, timeout=10) as http:
             member = register(http)
             _, workflow_id = new_workflow(member, steps)
@@ -277,7 +277,7 @@ def test_concurrent_workers_run_each_execution_once(backend: str, tmp_path: Path
     env = {"PLATFORM_WORKER_POLL_INTERVAL_S": "0.02"}
     steps = [{"type": "llm", "name": "ask", "model": "small", "prompt": "a b", "max_tokens": 8}]
     with ExitStack() as stack:
-        server = start(stack, tmp_path, backend, env=env, workers=2)
+        server = start(stack, tmp_path, backend, env=env, workers=2, process=True)
         http = stack.enter_context(httpx.Client(base_url=server.base_url, timeout=10))
         member = register(http)
         workspace_id, workflow_id = new_workflow(member, steps)

@@ -56,7 +56,7 @@ def database_write_lock(database_url: str) -> Iterator[None]:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_acknowledged_writes_survive_kill_9(backend: str, tmp_path: Path) -> None:
     with ExitStack() as stack:
-        first = start(stack, tmp_path, backend)
+        first = start(stack, tmp_path, backend, process=True)
         with httpx.Client(base_url=first.base_url, timeout=10) as http:
             member = register(http)
             created = set()

@@ -22,7 +22,7 @@ from platform_server import PlatformServer
 
 ST = Path(sys.executable).parent / "st"
 SEED = "20261125"
-MAX_EXAMPLES = "25"
+MAX_EXAMPLES = "10"
 FAULTS_PATH = "/api/v1/admin/faults"
 NO_FAULTS = {
     "latency_ms": 0,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from platform_server import BIN, POSTGRES_URL_ENV, postgres_database
+from platform_server import BIN, postgres_database
 
 SMALL_COUNTS = {
     "users": 10,
@@ -73,8 +73,6 @@ def database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[li
     if request.param == "sqlite":
         yield [f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"]
         return
-    if not os.environ.get(POSTGRES_URL_ENV):
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV}")
     with postgres_database() as first, postgres_database() as second:
         yield [first, second]
 

@@ -34,6 +34,9 @@ class _Recorder:
         self.cells: dict[tuple[int, str, str], list[Any]] = {}
         self.errors: dict[tuple[str, str, str], int] = {}
         self.raw: Any = None
+        # Raw samples wait for the report that carries their counts: what is recorded after the
+        # last report (requests that end while Locust stops) is in neither.
+        self.raw_pending: list[str] = []
         self.out: Any = None
 
     def record(self, method: str, name: str, response_time_ms: float, failed: bool) -> None:
@@ -48,7 +51,7 @@ class _Recorder:
         cell[2] += int(failed)
         cell[3] += response_time_ms
         if self.raw is not None:
-            self.raw.write(f"{method}\t{name}\t{response_time_ms!r}\t{int(failed)}\n")
+            self.raw_pending.append(f"{method}\t{name}\t{response_time_ms!r}\t{int(failed)}\n")
 
     def drain(self) -> dict[str, Any]:
         entries = [
@@ -59,6 +62,8 @@ class _Recorder:
         self.cells = {}
         self.errors = {}
         if self.raw is not None:
+            self.raw.writelines(self.raw_pending)
+            self.raw_pending = []
             self.raw.flush()
         return {"entries": entries, "errors": errors}
 
@@ -145,7 +150,9 @@ def _on_quitting(environment: Any, **_kwargs: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     if _recorder.out is not None:
-        _recorder.write({"type": "end", "t": time.time()})
+        # The suite's own verdict, when it set one (its quitting listeners ran before this one).
+        code = getattr(environment, "process_exit_code", None)
+        _recorder.write({"type": "end", "t": time.time(), "process_exit_code": code})
         _recorder.out.close()
         _recorder.out = None
 

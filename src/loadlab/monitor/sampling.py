@@ -69,6 +69,12 @@ class Monitor:
         self._thread = threading.Thread(target=self._run, name="loadlab-monitor", daemon=True)
         self._thread.start()
 
+    @property
+    def covered_s(self) -> float:
+        """How far past `clock_start` the samples taken so far reach (0.0 before the first)."""
+        with self._lock:
+            return float(self._samples[-1]["t_s"] or 0.0) if self._samples else 0.0
+
     def stop(self) -> MonitorResult:
         """Stop sampling and return the result; calling it again returns the same result."""
         if self._result is not None:
