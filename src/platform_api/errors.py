@@ -104,11 +104,17 @@ class GatewayTimeout(PlatformError):
     code = "timeout"
 
 
-def error_body(request: Request, code: str, message: str, details: list[Any]) -> dict[str, Any]:
-    request_id = getattr(request.state, "request_id", None)
+def error_payload(
+    code: str, message: str, request_id: str | None, details: list[Any]
+) -> dict[str, Any]:
+    """The one error body, for the handlers below and the middleware's early answers."""
     return {
         "error": {"code": code, "message": message, "request_id": request_id, "details": details}
     }
+
+
+def error_body(request: Request, code: str, message: str, details: list[Any]) -> dict[str, Any]:
+    return error_payload(code, message, getattr(request.state, "request_id", None), details)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from platform_api.errors import PayloadTooLarge
+from platform_api.errors import PayloadTooLarge, error_payload
 from platform_api.route_template import RouteTemplate
 from platform_api.settings import FaultSettings
 from platform_api.telemetry import Telemetry
@@ -189,15 +189,7 @@ async def _error(
     *,
     details: list[dict[str, Any]] | None = None,
 ) -> None:
-    body: dict[str, Any] = {
-        "error": {
-            "code": code,
-            "message": message,
-            "request_id": request_id,
-            "details": details or [],
-        }
-    }
-    payload = json.dumps(body).encode()
+    payload = json.dumps(error_payload(code, message, request_id, details or [])).encode()
     await send(
         {
             "type": "http.response.start",

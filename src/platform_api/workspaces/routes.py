@@ -1,8 +1,7 @@
-"""Workspace routes: parse, call the service, return a schema.
+"""Workspace routes: parse, call the service through `run_in_session`, return a schema.
 
-The routes are `async def` and run the (blocking) service and the commit in one thread-pool hop
-(`run_in_session`): a plain `def` route costs three (the route, its return value's validation,
-which FastAPI also runs in the pool, and the session's commit).
+Like every database route (see platform_api.deps), `async def`, with the (blocking) service and
+its commit in one thread-pool hop.
 """
 
 from __future__ import annotations
