@@ -23,8 +23,9 @@ from platform_load.run_settings import RunSettings
 
 logger = logging.getLogger("load_tests")
 
-CLEANUP_TIMEOUT_S = 120.0
-CLEANUP_PASSES = 5
+CLEANUP_TIMEOUT_S = 120.0  # one request; the platform answers within its cleanup budget (30 s)
+CLEANUP_DEADLINE_S = 600.0  # the whole cleanup, retries included
+CLEANUP_PASSES = 5  # complete passes at most, until one after the first finds nothing
 CLEANUP_SETTLE_S = 0.5
 WORKER_STOP_TIMEOUT_S = 30.0
 
@@ -43,9 +44,10 @@ def clean_up(environment: Environment) -> None:
     if isinstance(runner, MasterRunner):
         stop_workers(runner)
     base_url = (environment.host or "").rstrip("/")
-    deleted = delete_test_run(base_url, settings)
-    if deleted is not None:
-        logger.info("cleanup of test run %s: deleted %s", settings.run_id, deleted)
+    outcome = delete_test_run(base_url, settings)
+    if outcome is not None:
+        deleted, kept = outcome
+        logger.info("cleanup of test run %s: deleted %s, kept %s", settings.run_id, deleted, kept)
 
 
 def stop_workers(runner: MasterRunner) -> None:
@@ -61,33 +63,69 @@ def stop_workers(runner: MasterRunner) -> None:
         gevent.sleep(0.1)
 
 
-def delete_test_run(base_url: str, settings: RunSettings) -> dict[str, int] | None:
-    """Delete the run's data until a pass finds nothing left, or None after logging why not.
+def delete_test_run(
+    base_url: str, settings: RunSettings
+) -> tuple[dict[str, int], dict[str, int]] | None:
+    """Delete the run's data until a complete pass finds nothing left: what was deleted and what
+    was kept (the audit trail), or None after logging why not.
 
-    Requests that were in flight when the users stopped may still create rows on the server
-    after the first pass: a second pass a moment later catches them.
+    The platform deletes in batches and answers `complete: false` when its time for one request
+    ran out, so this asks again; a busy platform (503, a timeout, a reset connection) is asked
+    again after a growing pause, for up to CLEANUP_DEADLINE_S. Requests that were in flight when
+    the users stopped may still create rows after the first complete pass: a second pass a moment
+    later catches them.
     """
     url = f"{base_url}/api/v1/admin/test-runs/{settings.run_id}"
     request = urllib.request.Request(
         url, method="DELETE", headers={"Authorization": f"Bearer {settings.admin_key}"}
     )
     total: Counter[str] = Counter()
-    for attempt in range(CLEANUP_PASSES):
-        if attempt:
-            gevent.sleep(CLEANUP_SETTLE_S)
+    kept: dict[str, int] = {}
+    deadline = time.monotonic() + CLEANUP_DEADLINE_S
+    complete_passes = 0
+    pause_s = CLEANUP_SETTLE_S
+    while complete_passes < CLEANUP_PASSES:
         try:
             with urllib.request.urlopen(request, timeout=CLEANUP_TIMEOUT_S) as response:
-                deleted = json.loads(response.read())["deleted"]
-        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-            logger.error(
-                "cleanup of test run %s failed (%s); delete its data with: curl -X DELETE "
-                '-H "Authorization: Bearer $PLATFORM_ADMIN_API_KEY" %s',
-                settings.run_id,
-                exc,
-                url,
+                body = json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            if not _retryable(exc) or time.monotonic() + pause_s > deadline:
+                _log_failure(settings.run_id, url, exc)
+                return None
+            logger.info(
+                "retrying the cleanup of run %s in %.1f s: %s", settings.run_id, pause_s, exc
             )
-            return None
+            gevent.sleep(pause_s)
+            pause_s = min(pause_s * 2, 10.0)
+            continue
+        pause_s = CLEANUP_SETTLE_S
+        deleted = body.get("deleted", {})
         total.update(deleted)
-        if attempt and not any(deleted.values()):
+        kept = body.get("kept") or kept
+        if not body.get("complete", True):  # the platform's time for one request ran out
+            if time.monotonic() > deadline:
+                _log_failure(settings.run_id, url, TimeoutError("not complete in time"))
+                return None
+            continue
+        complete_passes += 1
+        if complete_passes > 1 and not any(deleted.values()):
             break
-    return dict(total)
+        gevent.sleep(CLEANUP_SETTLE_S)
+    return dict(total), kept
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Busy or slow, not wrong: 503 (and 502/504 from a proxy), timeouts, reset connections."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code in (502, 503, 504)
+    return isinstance(exc, (urllib.error.URLError, OSError))
+
+
+def _log_failure(run_id: str, url: str, exc: BaseException) -> None:
+    logger.error(
+        "cleanup of test run %s failed (%s); delete its data with: curl -X DELETE "
+        '-H "Authorization: Bearer $PLATFORM_ADMIN_API_KEY" %s',
+        run_id,
+        exc,
+        url,
+    )
