@@ -11,7 +11,7 @@ T = TypeVar("T")
 POLL_S = 0.05
 
 
-def wait_for(condition: Callable[[], T], timeout_s: float, what: str) -> T:
+def wait_for(condition: Callable[[], T | None], timeout_s: float, what: str) -> T:
     """The first truthy value `condition` returns; AssertionError naming `what` after `timeout_s`.
 
     Exceptions from `condition` propagate: a condition that can fail while it waits (a connection

@@ -35,11 +35,14 @@ def loadlab_run(
     )
     runs = sorted(p for p in finished.results_dir.glob("*") if (p / "summary.json").exists())
     assert runs, f"no summary.json (exit {finished.code}): {finished.stderr[-2000:]}"
-    return finished, json.loads((runs[-1] / "summary.json").read_text()), runs[-1]
+    summary: dict[str, Any] = json.loads((runs[-1] / "summary.json").read_text())
+    return finished, summary, runs[-1]
 
 
 def threshold(summary: dict[str, Any], expression: str) -> dict[str, Any]:
-    found = [t for t in summary["thresholds"] if t["expression"] == expression]
+    found: list[dict[str, Any]] = [
+        t for t in summary["thresholds"] if t["expression"] == expression
+    ]
     assert len(found) == 1, summary["thresholds"]
     return found[0]
 

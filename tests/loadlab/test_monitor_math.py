@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -191,12 +192,21 @@ def test_parse_metrics_rejects_text_that_is_not_prometheus() -> None:
         parse_metrics("<html>not metrics</html>\n")
 
 
-def _result(samples: list[dict[str, float | None]], **kwargs: object) -> MonitorResult:
+def _result(
+    samples: Sequence[Mapping[str, float | None]],
+    *,
+    cores: float = 1.0,
+    sources: dict[str, str] | None = None,
+    counters: tuple[dict[str, float], ...] = (),
+    histograms: tuple[dict[str, Buckets], ...] = (),
+) -> MonitorResult:
     return MonitorResult(
         interval_s=1.0,
-        sources=kwargs.pop("sources", {"app": "ok", "system": "ok", "database": "ok"}),  # type: ignore[arg-type]
-        samples=tuple(samples),
-        **kwargs,  # type: ignore[arg-type]
+        sources=sources or {"app": "ok", "system": "ok", "database": "ok"},
+        samples=tuple(dict(sample) for sample in samples),
+        cores=cores,
+        counters=counters,
+        histograms=histograms,
     )
 
 
@@ -235,7 +245,7 @@ def test_memory_growth_is_the_rss_slope_scaled_to_ten_minutes() -> None:
 def test_window_percentiles_and_ratios_come_from_cumulative_counters() -> None:
     samples = [{"t_s": float(t)} for t in range(1, 5)]
     # Cumulative readings: baseline then one per sample. Steady = samples 2..4 (t 2, 3, 4).
-    histograms = [
+    histograms: list[dict[str, Buckets]] = [
         {"server_duration": ((0.1, 0.0), (0.2, 0.0), (INF, 0.0))},
         {"server_duration": ((0.1, 100.0), (0.2, 100.0), (INF, 100.0))},  # ramp-up: all fast
         {"server_duration": ((0.1, 100.0), (0.2, 110.0), (INF, 110.0))},

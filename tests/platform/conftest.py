@@ -1,48 +1,5 @@
-"""A real platform server per test module, on SQLite and on PostgreSQL."""
+"""The fixtures of tests/platform, defined in platform_fixtures.py."""
 
-from __future__ import annotations
+from platform_fixtures import admin, client, member, other_member, server
 
-from collections.abc import Iterator
-from contextlib import ExitStack
-
-import httpx
-import pytest
-
-from platform_accounts import Account, register
-from platform_backends import BACKENDS, start
-from platform_server import PlatformServer
-
-# Test modules import these from platform_accounts and platform_backends; the names stay here too
-# for any module that still does `from conftest import ...`.
-__all__ = ["BACKENDS", "Account", "register", "start"]
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PlatformServer]:
-    with ExitStack() as stack:
-        yield start(stack, tmp_path_factory.mktemp(request.param), request.param)
-
-
-@pytest.fixture(scope="module")
-def client(server: PlatformServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=30) as http:
-        yield http
-
-
-@pytest.fixture
-def member(client: httpx.Client) -> Account:
-    return register(client)
-
-
-@pytest.fixture
-def other_member(client: httpx.Client) -> Account:
-    return register(client)
-
-
-@pytest.fixture
-def admin(client: httpx.Client, server: PlatformServer) -> Account:
-    response = client.get("/api/v1/auth/me", headers=server.admin_headers())
-    assert response.status_code == 200, response.text
-    return Account(client, response.json(), server.admin_key)
+__all__ = ["admin", "client", "member", "other_member", "server"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -232,10 +233,10 @@ def test_costs_are_grouped_three_ways(
     add_costs(engine, theirs, other_member.id, [("2001-01-02T00:01:00", 2000, 1.0)])
     window = {"since": "2001-01-01T00:00:00Z", "until": "2001-02-01T00:00:00Z"}
 
-    def report(group_by: str) -> dict[str, object]:
+    def report(group_by: str) -> dict[str, Any]:
         response = admin.get("/api/v1/admin/costs", params={"group_by": group_by, **window})
         assert response.status_code == 200, response.text
-        body: dict[str, object] = response.json()
+        body: dict[str, Any] = response.json()
         assert body["group_by"] == group_by
         assert body["total_usd"] == pytest.approx(1.75)
         return body
@@ -246,7 +247,7 @@ def test_costs_are_grouped_three_ways(
         {"key": mine, "cost_usd": 0.75, "tokens": 1500, "executions": 2},
     ]
     by_user = report("user")["groups"]
-    assert [(g["key"], g["executions"]) for g in by_user] == [(other_member.id, 1), (member.id, 2)]  # type: ignore[index]
+    assert [(g["key"], g["executions"]) for g in by_user] == [(other_member.id, 1), (member.id, 2)]
     by_day = report("day")["groups"]
     assert by_day == [
         {"key": "2001-01-01", "cost_usd": 0.5, "tokens": 1000, "executions": 1},

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from platform_accounts import Account, register
 from platform_api.executions.steps import count_tokens, transform
 from platform_backends import BACKENDS, start
 from platform_server import PlatformServer, running_platform
+from waiting import wait_for
 
 FINAL = ("succeeded", "failed")
 PRICES = {"small": 0.0005, "medium": 0.003, "large": 0.015}
@@ -74,13 +74,11 @@ def run(account: Account, workflow_id: str, text_in: str = "", **headers: str) -
 
 
 def wait_final(account: Account, execution_id: str, timeout_s: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def final() -> dict[str, Any] | None:
         execution: dict[str, Any] = account.get(f"/api/v1/executions/{execution_id}").json()
-        if execution["status"] in FINAL:
-            return execution
-        time.sleep(0.05)
-    raise TimeoutError(f"execution {execution_id} did not finish within {timeout_s} s")
+        return execution if execution["status"] in FINAL else None
+
+    return wait_for(final, timeout_s, f"execution {execution_id} to finish")
 
 
 def query(database_url: str, sql: str, **params: Any) -> list[Any]:
@@ -96,7 +94,7 @@ def query(database_url: str, sql: str, **params: Any) -> list[Any]:
 def test_an_execution_runs_every_step_and_pays_for_its_tokens(
     member: Account, server: PlatformServer
 ) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"type": "transform", "name": "shout", "operation": "uppercase"},
         {
             "type": "llm",
@@ -141,7 +139,7 @@ def test_an_execution_runs_every_step_and_pays_for_its_tokens(
 
 
 def test_a_failing_step_fails_the_execution_and_stops_it(member: Account) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"type": "transform", "name": "shout", "operation": "uppercase"},
         {"type": "fail", "name": "boom", "message": "no luck"},
         {"type": "llm", "name": "never", "model": "small", "prompt": "p", "max_tokens": 5},
@@ -231,7 +229,7 @@ def test_test_run_id_tags_the_execution_and_its_costs(
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_killed_workers_execution_is_rerun_exactly_once(backend: str, tmp_path: Path) -> None:
     env = {"PLATFORM_EXECUTION_LEASE_S": "2", "PLATFORM_WORKER_POLL_INTERVAL_S": "0.1"}
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"type": "llm", "name": "ask", "model": "large", "prompt": "a b c", "max_tokens": 16},
         {"type": "sleep", "name": "slow", "seconds": 2},
     ]
@@ -263,12 +261,10 @@ def test_a_killed_workers_execution_is_rerun_exactly_once(backend: str, tmp_path
 
 
 def wait_status(account: Account, execution_id: str, status: str, timeout_s: float = 15) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if account.get(f"/api/v1/executions/{execution_id}").json()["status"] == status:
-            return
-        time.sleep(0.02)
-    raise TimeoutError(f"execution {execution_id} never reached {status}")
+    def reached() -> bool:
+        return bool(account.get(f"/api/v1/executions/{execution_id}").json()["status"] == status)
+
+    wait_for(reached, timeout_s, f"execution {execution_id} to reach {status}")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -7,7 +7,6 @@ import base64
 import io
 import re
 import tarfile
-import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -26,6 +25,7 @@ from platform_api.heavy.budget import Budget, database_budget
 from platform_api.settings import Settings
 from platform_backends import BACKENDS, start
 from platform_server import PlatformServer, require_postgres, running_platform, stop
+from waiting import wait_for
 
 TEMPLATES = ["fastapi-service", "python-library", "cli-tool"]
 TINY_CODEBASE = {
@@ -381,13 +381,9 @@ def spawned_workers(platform: PlatformServer) -> list[psutil.Process]:
 
 
 def wait_for_log(platform: PlatformServer, pattern: str, timeout_s: float) -> re.Match[str]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = re.search(pattern, platform.log())
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"no log line matching {pattern!r} within {timeout_s} s")
+    return wait_for(
+        lambda: re.search(pattern, platform.log()), timeout_s, f"a log line matching {pattern!r}"
+    )
 
 
 @pytest.mark.parametrize("processes", [0, 1], ids=["in-thread", "process-pool"])

@@ -16,6 +16,7 @@ from test_executions import new_workflow, run
 
 from platform_accounts import Account
 from platform_server import PlatformServer, running_platform
+from waiting import wait_for
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
@@ -51,13 +52,11 @@ def value(
 def wait_for_metric(
     http: httpx.Client, condition: Callable[[dict[str, list[tuple[dict[str, str], float]]]], bool]
 ) -> dict[str, list[tuple[dict[str, str], float]]]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def shown() -> dict[str, list[tuple[dict[str, str], float]]] | None:
         samples = scrape(http)
-        if condition(samples):
-            return samples
-        time.sleep(0.2)
-    raise TimeoutError("the metrics never showed the expected figures")
+        return samples if condition(samples) else None
+
+    return wait_for(shown, 15, "the metrics to show the expected figures")
 
 
 def test_every_documented_series_is_exposed(client: httpx.Client, member: Account) -> None:
@@ -129,11 +128,11 @@ def test_database_lock_waits_are_counted(client: httpx.Client, server: PlatformS
         writer.join(timeout=30)
         wait_for_metric(client, lambda s: value(s, metric) >= before + 1)
     else:
-        with psycopg.connect(server.database_url) as connection:
-            connection.execute("LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE")
+        with psycopg.connect(server.database_url) as pg:
+            pg.execute("LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE")
             writer.start()
             wait_for_metric(client, lambda s: value(s, metric) >= 1)
-            connection.rollback()
+            pg.rollback()
         writer.join(timeout=30)
     assert result == [201]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -19,15 +20,7 @@ from test_executions import new_workflow, run, wait_status
 from platform_accounts import Account, register
 from platform_backends import BACKENDS, start
 from platform_server import PlatformServer, running_platform
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 15) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
+from waiting import wait_for
 
 
 @contextmanager
@@ -111,7 +104,7 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
                 return own.get("/api/v1/auth/me", headers=member.headers).status_code
 
         futures: list[Future[int]] = [pool.submit(slow_request) for _ in range(8)]
-        wait_for(lambda: _in_flight(http) >= 8, "8 requests in flight")
+        wait_for(lambda: _in_flight(http) >= 8, 15, "8 requests in flight")
         server.process.send_signal(signal.SIGTERM)
         statuses = [future.result(timeout=30) for future in futures]
         # uvicorn re-raises SIGTERM once it has shut down gracefully.
@@ -136,7 +129,7 @@ def _in_flight(http: httpx.Client) -> float:
     return 0.0
 
 
-def _query(database_url: str, sql: str, **params: object) -> list[object]:
+def _query(database_url: str, sql: str, **params: object) -> list[Any]:
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as connection:
@@ -161,7 +154,7 @@ def test_an_exhausted_pool_answers_503_fast(backend: str, tmp_path: Path) -> Non
         with database_write_lock(server.database_url):
             # This write takes the only connection and waits for the lock we hold.
             blocked = pool.submit(_post_workspace, server, member)
-            wait_for(lambda: _checked_out(http) >= 1, "the pool's only connection in use")
+            wait_for(lambda: _checked_out(http) >= 1, 15, "the pool's only connection in use")
             started = time.monotonic()
             refused = member.get("/api/v1/auth/me")
             elapsed_s = time.monotonic() - started
