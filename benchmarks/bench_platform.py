@@ -40,6 +40,8 @@ from pathlib import Path
 
 import httpx
 
+from loadlab.target import serve_platform
+
 BIN = Path(sys.executable).parent
 PEER_REFERENCE_RPS = 3_500.0  # the figure for a bare FastAPI route on these machines
 GOALS_RPS = {"health": 3_000.0, "read": 1_500.0}
@@ -174,22 +176,8 @@ def start_platform(stack: ExitStack, workdir: Path) -> str:
             check=True,
             timeout=600,
         )
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        str(BIN / "platform-api"),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--log-file",
-        str(workdir / "platform.log"),
-    ]
-    stack.enter_context(serving(command, env, workdir / "platform.out", f"{base_url}/health/ready"))
-    return base_url
+    served = stack.enter_context(serve_platform(env, workdir / "platform.out"))
+    return served.base_url
 
 
 def start_peer(stack: ExitStack, workdir: Path) -> str:

@@ -8,12 +8,14 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from loadlab_process import REPO, base_env, loadlab_command, run_loadlab, suite_args
+
+from process_harness import started
+from waiting import wait_for
 
 REPORT_FIXTURE = Path(__file__).parent / "report_fixtures" / "summary_smoke.json"
 
@@ -102,21 +104,14 @@ def test_missing_k6_is_exit_3_with_a_hint(tmp_path: Path) -> None:
 @pytest.fixture
 def static_host(tmp_path: Path) -> Iterator[str]:
     """Any HTTP server will do as a host: loadlab is not tied to the platform."""
-    log_path = tmp_path / "http_server.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", "0"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 15
-        while (match := re.search(r"port (\d+)", log_path.read_text())) is None:
-            assert time.monotonic() < deadline, "http.server did not start"
-            time.sleep(0.05)
+    with started(
+        [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", "0"],
+        tmp_path / "http-logs",
+        cwd=tmp_path,
+        name="http.server",
+    ) as server:
+        match = wait_for(lambda: re.search(r"port (\d+)", server.stdout), 30, "http.server")
         yield f"http://127.0.0.1:{match.group(1)}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_broken_suite_is_an_engine_failure(tmp_path: Path, static_host: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult
 from loadlab.monitor.database import PostgresSampler
 from platform_server import free_port, require_postgres
+from waiting import wait_for
 
 
 def run_monitor(config: MonitorConfig, seconds: float, warnings: list[str]) -> MonitorResult:
@@ -20,8 +21,7 @@ def run_monitor(config: MonitorConfig, seconds: float, warnings: list[str]) -> M
     monitor = Monitor(config, clock_start=clock_start, warn=warnings.append)
     monitor.start()
     try:
-        while time.monotonic() - clock_start < seconds:
-            time.sleep(0.05)
+        wait_for(lambda: monitor.covered_s >= seconds, seconds + 60, f"{seconds} s of samples")
     finally:
         result = monitor.stop()
     return result
@@ -70,11 +70,12 @@ def test_statistics_views_measure_cache_hits_locks_and_activity() -> None:
             target=lambda: waiter.execute(f"SELECT count(*) FROM {table}"), daemon=True
         )
         blocked.start()
-        deadline = time.monotonic() + 10
-        row = sampler.sample(time.monotonic())
-        while (row["pg_waiting_locks"] or 0) < 1 and time.monotonic() < deadline:
-            time.sleep(0.1)
+
+        def waiting_row() -> dict[str, float | None] | None:
             row = sampler.sample(time.monotonic())
+            return row if (row["pg_waiting_locks"] or 0) >= 1 else None
+
+        row = wait_for(waiting_row, 10, "a session waiting on the lock")
         holder.rollback()
         blocked.join(timeout=10)
     finally:

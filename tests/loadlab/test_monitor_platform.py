@@ -18,6 +18,7 @@ import httpx
 
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult, write_samples_csv
 from platform_server import PlatformServer, running_platform
+from waiting import wait_for
 
 
 @contextmanager
@@ -66,9 +67,8 @@ def watch(
     monitor.start()
     try:
         with load(server, threads) as statuses:
-            deadline = clock_start + seconds
-            while time.monotonic() < deadline:
-                time.sleep(0.05)
+            # However busy the machine, the samples cover the whole window before it ends.
+            wait_for(lambda: monitor.covered_s >= seconds, seconds + 60, f"{seconds} s of samples")
     finally:
         result = monitor.stop()
     return result, warnings, statuses

@@ -11,9 +11,7 @@ import dataclasses
 import itertools
 import json
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,8 @@ from websockets.sync.client import ClientConnection, connect
 from loadlab.reports import HtmlReporter
 from loadlab.reports.charts import CHARTS
 from loadlab.results import ErrorGroup, MonitorData, RunSummary
+from process_harness import started
+from waiting import wait_for
 
 FIXTURE = Path(__file__).parent / "report_fixtures" / "summary_smoke.json"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -33,16 +33,6 @@ VIEWPORT = {"width": 1360, "height": 900}
 
 def _summary() -> RunSummary:
     return RunSummary.from_dict(json.loads(FIXTURE.read_text()))
-
-
-def _wait_for(condition: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 class DevTools:
@@ -102,9 +92,9 @@ def browser() -> Iterator[str]:
     """A headless Chromium on a free DevTools port; yields the websocket URL of a blank page."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    with tempfile.TemporaryDirectory(prefix="loadlab-chromium-") as profile:
-        log = (Path(profile) / "chromium.log").open("wb")
-        process = subprocess.Popen(
+    with (
+        tempfile.TemporaryDirectory(prefix="loadlab-chromium-") as profile,
+        started(
             [
                 CHROMIUM,
                 "--headless",
@@ -122,30 +112,20 @@ def browser() -> Iterator[str]:
                 f"--user-data-dir={profile}",
                 "about:blank",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            port_file = Path(profile) / "DevToolsActivePort"
-            _wait_for(
-                lambda: port_file.exists() and port_file.read_text().strip(), 30, "DevTools port"
-            )
-            port = int(port_file.read_text().split()[0])
+            Path(profile),
+            name="chromium",
+        ),
+    ):
+        port_file = Path(profile) / "DevToolsActivePort"
+        wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 30, "DevTools port")
+        port = int(port_file.read_text().split()[0])
 
-            def page_socket() -> str | None:
-                pages = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=5).json()
-                urls = [p["webSocketDebuggerUrl"] for p in pages if p.get("type") == "page"]
-                return urls[0] if urls else None
+        def page_socket() -> str | None:
+            pages = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=5).json()
+            urls = [p["webSocketDebuggerUrl"] for p in pages if p.get("type") == "page"]
+            return urls[0] if urls else None
 
-            yield _wait_for(page_socket, 30, "a page target")
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-            log.close()
+        yield wait_for(page_socket, 30, "a page target")
 
 
 def _open_report(browser: str, html: Path, screenshot: Path) -> tuple[DevTools, dict[str, Any]]:
@@ -158,10 +138,10 @@ def _open_report(browser: str, html: Path, screenshot: Path) -> tuple[DevTools, 
             "Emulation.setDeviceMetricsOverride", deviceScaleFactor=1, mobile=False, **VIEWPORT
         )
         tools.call("Page.navigate", url=html.as_uri())
-        _wait_for(
+        wait_for(
             lambda: tools.evaluate("document.readyState") == "complete", 30, "the page to load"
         )
-        _wait_for(
+        wait_for(
             lambda: tools.evaluate("document.body.getAttribute('data-charts-drawn')"),
             30,
             "the charts to be drawn",
@@ -181,7 +161,7 @@ def _open_report(browser: str, html: Path, screenshot: Path) -> tuple[DevTools, 
                   width: canvas ? canvas.width : 0, height: canvas ? canvas.height : 0,
                   inked: inked};
         })"""
-        charts = {c["id"]: c for c in _wait_for(lambda: tools.evaluate(measure), 10, "charts")}
+        charts = {c["id"]: c for c in wait_for(lambda: tools.evaluate(measure), 10, "charts")}
         shot = tools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
         tools.drain()

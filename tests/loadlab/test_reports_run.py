@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
+from loadlab_process import run_loadlab, start_loadlab
 
 from loadlab.reports.csv_tables import TIMELINE_FILE, stats_file_name
 from loadlab.reports.html import HTML_FILE
 from loadlab.reports.junit import JUNIT_FILE
 from loadlab.results import SUMMARY_FILE, RunSummary
+from waiting import wait_for
 
 LOADLAB = Path(sys.executable).parent / "loadlab"
 # Small and short: two users for a few seconds against the embedded platform.
@@ -68,16 +70,10 @@ def _assert_every_report(run_dir: Path) -> RunSummary:
 
 def test_short_run_writes_every_output_and_report_renders_them_again(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    run = subprocess.run(
-        [str(LOADLAB), *RUN_ARGS, "-t", "3s", "--no-progress", "--results-dir", str(results)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_loadlab([*RUN_ARGS, "-t", "3s"], env=dict(os.environ), results_dir=results)
     run_dir = _only_run_dir(results)
     summary = _assert_every_report(run_dir)
-    assert run.returncode == summary.verdict.exit_code, run.stderr
+    assert run.code == summary.verdict.exit_code, run.stderr
     assert summary.totals.requests > 0
     originals = {name: (run_dir / name).read_bytes() for name in (HTML_FILE, JUNIT_FILE)}
     for name in originals:
@@ -113,28 +109,18 @@ def test_report_of_a_folder_without_summary_is_one_clear_line(tmp_path: Path) ->
 
 def test_interrupted_run_still_gets_its_reports(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    log = tmp_path / "loadlab.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(LOADLAB), *RUN_ARGS, "-t", "60s", "--no-progress", "--results-dir", str(results)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
+    with start_loadlab([*RUN_ARGS, "-t", "60s"], env=dict(os.environ), results_dir=results) as run:
+        wait_for(
+            lambda: any(p.stat().st_size > 0 for p in results.glob("*/locust_loadlab.jsonl")),
+            90,
+            "load to be recorded",
         )
-        try:
-            deadline = time.monotonic() + 60
-            while not any(p.stat().st_size > 0 for p in results.glob("*/locust_loadlab.jsonl")):
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "no load was recorded within 60 s"
-                time.sleep(0.2)
-            process.send_signal(signal.SIGINT)
-            returncode = process.wait(timeout=90)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+        run.process.signal(signal.SIGINT)
+        finished = run.finish()
+    returncode = finished.code
 
     summary = _assert_every_report(_only_run_dir(results))
-    assert returncode == 4, log.read_text()
+    assert returncode == 4, finished.stderr
     assert summary.interrupted
     assert summary.verdict.exit_code == 4
     assert "The run was interrupted" in (_only_run_dir(results) / HTML_FILE).read_text()
