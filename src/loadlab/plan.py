@@ -83,10 +83,11 @@ class RunPlan:
     target_pid: int | None = None  # a local target's process, watched with psutil
     db_url: str | None = None  # PostgreSQL: the embedded platform's database, and its statistics
     sample_interval_s: float = 1.0
+    own_profile: str | None = None  # the suite sets the load itself (then `stages` is empty)
 
     @property
     def users(self) -> int:
-        return peak_users(self.stages)
+        return peak_users(self.stages) if self.stages else 0
 
     @property
     def run_time_s(self) -> float:
@@ -102,6 +103,7 @@ class RunPlan:
             exclude_tags=self.exclude_tags,
             script=_shown(self.script),
             workers=self.workers,
+            profile=self.own_profile or "stages",
         )
 
 
@@ -111,8 +113,12 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
     engine = options.engine or config.engine
     if engine not in ENGINES:
         problems.append(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
-    stages, spawn_rate = _profile(scenario, options, problems)
     script = _script(engine, config, options, problems)
+    own_profile = ENGINES[engine].own_profile(script) if engine in ENGINES else None
+    if own_profile is not None:
+        stages, spawn_rate = _suite_profile(own_profile, options, problems)
+    else:
+        stages, spawn_rate = _profile(scenario, options, problems)
     if options.host is not None and not _HOST.match(options.host):
         problems.append(f"--host {options.host!r} is not a base URL like http://127.0.0.1:8000")
     if options.workers is not None and not 1 <= options.workers <= max_workers():
@@ -154,6 +160,7 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         target_pid=options.target_pid,
         db_url=options.db_url,
         sample_interval_s=options.sample_interval or 1.0,
+        own_profile=own_profile,
     )
 
 
@@ -166,6 +173,29 @@ def _monitor_problems(options: Options, problems: list[str]) -> None:
     problems += option_problems(
         target_pid=options.target_pid, db_url=options.db_url, interval_s=options.sample_interval
     )
+
+
+def _suite_profile(
+    own_profile: str, options: Options, problems: list[str]
+) -> tuple[tuple[Stage, ...], float]:
+    """The suite sets its own load: loadlab follows it, and a profile option cannot apply."""
+    given = [
+        flag
+        for flag, value in (
+            ("--users", options.users),
+            ("--spawn-rate", options.spawn_rate),
+            ("--run-time", options.run_time),
+            ("--stages", options.stages),
+        )
+        if value is not None
+    ]
+    if given:
+        problems.append(
+            f"{', '.join(given)} cannot apply: {own_profile} sets the load; omit "
+            f"{'it' if len(given) == 1 else 'them'} to follow the suite's shape, or remove the "
+            "shape class to use loadlab's profiles"
+        )
+    return (), 0.0
 
 
 def _profile_bounds(stages: tuple[Stage, ...], spawn_rate: float) -> list[str]:
@@ -194,47 +224,67 @@ def _profile(
     scenario: Scenario, options: Options, problems: list[str]
 ) -> tuple[tuple[Stage, ...], float]:
     """The stages both engines follow, and the spawn rate they imply."""
+    found: list[str] = []
+    run_time_s = _option_problems(options, found)
+    stages: tuple[Stage, ...] = ()
+    spawn_rate = 0.0
+    if not found:
+        if options.stages is not None:
+            stages = _given_stages(options, found)
+        elif scenario.stages:
+            stages = _scaled_stages(scenario, options, run_time_s, found)
+        else:
+            users = options.users or scenario.users or 1
+            spawn_rate = options.spawn_rate or scenario.spawn_rate or 1.0
+            run_time = run_time_s or scenario.run_time_s or 60.0
+            stages = ramp_and_hold(users, spawn_rate, run_time)
+        if stages and not spawn_rate:
+            spawn_rate = max_ramp_rate(stages)
+    problems += found
+    return ((), 0.0) if found else (stages, spawn_rate)
+
+
+def _option_problems(options: Options, found: list[str]) -> float | None:
+    """Checks --run-time, --users and --spawn-rate; returns the run time in seconds, if given."""
     run_time_s = None
     if options.run_time is not None:
         try:
             run_time_s = parse_duration(options.run_time)
             if run_time_s <= 0:
-                problems.append("--run-time must be positive")
+                found.append("--run-time must be positive")
         except ValueError as error:
-            problems.append(f"--run-time: {error}")
+            found.append(f"--run-time: {error}")
     for name, value in (("--users", options.users), ("--spawn-rate", options.spawn_rate)):
         if value is not None and value <= 0:
-            problems.append(f"{name} must be positive")
+            found.append(f"{name} must be positive")
         elif value is not None and value > MAX_USERS:
-            problems.append(
-                f"{name} {value:,} is above what one run drives (at most {MAX_USERS:,})"
-            )
-    if problems:
-        return (), 0.0
-    if options.stages is not None:
-        flags = [n for n, v in (("--users", options.users), ("--run-time", options.run_time)) if v]
-        if flags or options.spawn_rate is not None:
-            flags += ["--spawn-rate"] if options.spawn_rate is not None else []
-            problems.append(f"--stages cannot be combined with {', '.join(flags)}")
-            return (), 0.0
-        try:
-            stages = parse_stages(options.stages)
-        except UsageError as error:
-            problems.append(error.one_line())
-            return (), 0.0
-        return stages, max_ramp_rate(stages)
-    if scenario.stages:
-        if options.spawn_rate is not None:
-            problems.append(
-                f"--spawn-rate does not apply to {scenario.name!r}: its ramps come from its stages "
-                "(use --users/--run-time to scale them, or --stages)"
-            )
-            return (), 0.0
-        stages = scale_stages(scenario.stages, peak=options.users, total_s=run_time_s)
-        return stages, max_ramp_rate(stages)
-    users = options.users or scenario.users or 1
-    spawn_rate = options.spawn_rate or scenario.spawn_rate or 1.0
-    return ramp_and_hold(users, spawn_rate, run_time_s or scenario.run_time_s or 60.0), spawn_rate
+            found.append(f"{name} {value:,} is above what one run drives (at most {MAX_USERS:,})")
+    return run_time_s
+
+
+def _given_stages(options: Options, found: list[str]) -> tuple[Stage, ...]:
+    flags = [n for n, v in (("--users", options.users), ("--run-time", options.run_time)) if v]
+    flags += ["--spawn-rate"] if options.spawn_rate is not None else []
+    if flags:
+        found.append(f"--stages cannot be combined with {', '.join(flags)}")
+        return ()
+    try:
+        return parse_stages(options.stages or "")
+    except UsageError as error:
+        found.append(error.one_line())
+        return ()
+
+
+def _scaled_stages(
+    scenario: Scenario, options: Options, run_time_s: float | None, found: list[str]
+) -> tuple[Stage, ...]:
+    if options.spawn_rate is not None:
+        found.append(
+            f"--spawn-rate does not apply to {scenario.name!r}: its ramps come from its stages "
+            "(use --users/--run-time to scale them, or --stages)"
+        )
+        return ()
+    return scale_stages(scenario.stages, peak=options.users, total_s=run_time_s)
 
 
 def _script(engine: str, config: Config, options: Options, problems: list[str]) -> Path:

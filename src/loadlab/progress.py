@@ -52,7 +52,9 @@ def format_line(elapsed_s: float, planned_s: float, live: LiveView) -> str:
     p95 = "-" if live.p95_ms is None else f"{live.p95_ms:.0f}ms"
     errors = 100.0 * live.failures / live.requests if live.requests else 0.0
     # Past the plan the engine is finishing (Locust's workers report, k6 stops its VUs).
-    if elapsed_s > planned_s:
+    if planned_s <= 0:  # the suite's own shape: its length is not known in advance
+        clock = f"{format_duration(int(elapsed_s))} (the suite's shape)"
+    elif elapsed_s > planned_s:
         clock = f"{format_duration(planned_s)}/{format_duration(planned_s)} stopping"
     else:
         clock = f"{format_duration(int(elapsed_s))}/{format_duration(planned_s)}"

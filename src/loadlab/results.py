@@ -48,6 +48,7 @@ class PlanInfo:
     exclude_tags: tuple[str, ...] = ()
     script: str = ""
     workers: int = 1
+    profile: str = "stages"  # or the suite's own shape, which loadlab followed
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class ThresholdResult:
     measured: float | None
     status: ThresholdStatus
     detail: str | None = None
+    # "loadlab", or the engine that judged the suite's own threshold ("k6", "locust")
+    source: str = "loadlab"
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,10 @@ two Ctrl-C), the engine and the embedded target are stopped and what was measure
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +18,15 @@ from types import FrameType
 
 from loadlab import __version__, history
 from loadlab.clock import RunClock, iso
-from loadlab.engines import Engine, EngineContext, EngineResult, check_available, create_engine
-from loadlab.errors import EXIT_INTERRUPTED, Interrupted, LoadlabError
+from loadlab.engines import (
+    ENGINES,
+    Engine,
+    EngineContext,
+    EngineResult,
+    check_available,
+    create_engine,
+)
+from loadlab.errors import Interrupted, LoadlabError
 from loadlab.histograms import RunStats
 from loadlab.monitor import SAMPLES_CSV, Monitor, MonitorConfig, MonitorResult, write_samples_csv
 from loadlab.plan import RunPlan
@@ -32,7 +38,7 @@ from loadlab.stages import judged_window
 from loadlab.target import TargetInfo, check_reachable, embedded_platform
 from loadlab.thresholds import evaluate
 from loadlab.units import Measured
-from loadlab.verdict import decide, threshold_lines, word
+from loadlab.verdict import decide
 
 POLL_S = 0.25
 # Past the planned time plus this, a run that has not ended is stopped, then killed.
@@ -89,13 +95,19 @@ def execute(
         check_reachable(plan.host)
     created = datetime.now(UTC)
     run_dir = _new_run_dir(plan.results_dir, f"{created:%Y%m%d-%H%M%S}-{plan.scenario}")
-    run_id = run_dir.name  # the folder name: one id for the run, its results and the target
     interrupts = _Interrupts(progress)
     with interrupts.installed(), _target(plan, run_dir, progress, interrupts) as target:
         if interrupts.count:
             raise Interrupted("interrupted before the load started", hint="nothing was measured")
         skipped = _not_measured(plan, target)
-        summary = _run_engine(plan, target, run_id, run_dir, interrupts, progress, skipped)
+        if plan.own_profile is not None:
+            sys.stderr.write(
+                f"loadlab: following {plan.own_profile}: it sets users and length "
+                f"(the {plan.scenario} scenario's profile does not apply)\n"
+            )
+        summary = _run_engine(
+            plan, target, run_dir, skipped, interrupts=interrupts, progress=progress
+        )
     return _finish(plan, summary, run_dir, influxdb)
 
 
@@ -118,18 +130,36 @@ def _target(
         yield target
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run as every part sees it: the plan, its id (the folder's name), the target, the
+    clock taken when load starts, and the presets' thresholds this run cannot measure."""
+
+    plan: RunPlan
+    run_dir: Path
+    target: TargetInfo
+    clock: RunClock
+    not_measured: Mapping[str, str]
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+
 def _run_engine(
     plan: RunPlan,
     target: TargetInfo,
-    run_id: str,
     run_dir: Path,
+    skipped: Mapping[str, str],
+    *,
     interrupts: _Interrupts,
     progress: Progress,
-    skipped: dict[str, str],
 ) -> RunSummary:
-    clock = RunClock.now()  # load starts now: the engine, the monitor and the reports share it
+    # Load starts now: the engine, the monitor and the reports share this clock.
+    run = Run(plan, run_dir, target, RunClock.now(), skipped)
+    clock = run.clock
     stats = RunStats(clock.second_wall_s)
-    engine = create_engine(plan.engine, EngineContext(plan, target, run_id, run_dir, stats))
+    engine = create_engine(plan.engine, EngineContext(plan, target, run.run_id, run_dir, stats))
     monitor = Monitor(
         MonitorConfig(
             base_url=target.base_url,
@@ -156,9 +186,7 @@ def _run_engine(
         monitor_result = monitor.stop()
         progress.close()
     write_samples_csv(monitor_result, run_dir / SAMPLES_CSV)
-    return _summarize(
-        plan, target, run_id, clock, stats, result, monitor_result, interrupts.count > 0, skipped
-    )
+    return _summarize(run, stats, result, monitor_result, interrupted=interrupts.count > 0)
 
 
 def _not_measured(plan: RunPlan, target: TargetInfo) -> dict[str, str]:
@@ -186,25 +214,25 @@ def _watch(
     while engine.poll():
         elapsed_s = clock.elapsed_s()
         progress.update(elapsed_s, planned_s, stats.live())
-        if elapsed_s > planned_s + OVERRUN_KILL_S:
-            engine.stop(force=True)
-        elif elapsed_s > planned_s + OVERRUN_STOP_S:
-            engine.stop(force=False)
+        if plan.own_profile is None:  # else the suite's shape decides when the load ends
+            if elapsed_s > planned_s + OVERRUN_KILL_S:
+                engine.stop(force=True)
+            elif elapsed_s > planned_s + OVERRUN_STOP_S:
+                engine.stop(force=False)
         time.sleep(POLL_S)
 
 
 def _summarize(
-    plan: RunPlan,
-    target: TargetInfo,
-    run_id: str,
-    clock: RunClock,
+    run: Run,
     stats: RunStats,
     result: EngineResult,
     monitor_result: MonitorResult,
+    *,
     interrupted: bool,
-    skipped: dict[str, str],
 ) -> RunSummary:
-    totals, endpoints, errors, timeline, duration_s = stats.finish()
+    plan, target = run.plan, run.target
+    client = stats.finish()
+    totals, endpoints = client.totals, client.endpoints
     steady_from_s, steady_to_s = judged_window(
         plan.stages, stats.load_started_s(), stats.load_ended_s()
     )
@@ -214,23 +242,23 @@ def _summarize(
         totals=totals,
         endpoints=endpoints,
         aggregates=aggregates,
-        not_measured=skipped,
-    )
+        not_measured=run.not_measured,
+    ) + (() if interrupted else result.suite_results)
     generator_cpu = _generator_cpu(stats, aggregates.get("generator_max_process_cpu_percent_max"))
     verdict = decide(
         thresholds,
         engine_failure=result.message if result.failed and not interrupted else None,
         interrupted=interrupted,
         generator_cpu_percent_max=generator_cpu,
-        generator_cores=float(os.cpu_count() or 1) if plan.engine == "k6" else 1.0,
+        generator_cores=ENGINES[plan.engine].generator_cores(),
     )
     return RunSummary(
-        run_id=run_id,
+        run_id=run.run_id,
         scenario=plan.scenario,
         engine=plan.engine,
-        started_at=clock.started_at(),
+        started_at=run.clock.started_at(),
         finished_at=iso(time.time()),
-        duration_s=duration_s,
+        duration_s=client.duration_s,
         interrupted=interrupted,
         target=Target(
             host=target.base_url, embedded=target.embedded, pid=target.pid, database=target.database
@@ -238,8 +266,8 @@ def _summarize(
         plan=plan.info(),
         totals=totals,
         endpoints=endpoints,
-        errors=errors,
-        timeline=timeline,
+        errors=client.errors,
+        timeline=client.timeline,
         monitor=monitor_result.to_data(steady_from_s, steady_to_s),
         thresholds=thresholds,
         verdict=verdict,
@@ -273,28 +301,6 @@ def _finish(
     return RunOutcome(
         summary=summary, run_dir=run_dir, report_problem=problem, influx_written=written
     )
-
-
-def print_verdict(outcome: RunOutcome) -> None:
-    summary = outcome.summary
-    totals = summary.totals
-    p95 = "-" if totals.p95_ms is None else f"{totals.p95_ms:.1f} ms"
-    print(
-        f"{summary.engine} {summary.scenario}: {totals.requests} requests, "
-        f"{totals.failures} failed, "
-        f"{totals.rps:.1f} req/s, p95 {p95} over {summary.duration_s:g}s"
-    )
-    for line in threshold_lines(summary.thresholds):
-        print(line)
-    verdict = summary.verdict
-    print(f"verdict: {word(verdict.exit_code)} (exit {verdict.exit_code}): {verdict.reason}")
-    print(f"results: {outcome.run_dir}")
-    if outcome.influx_written:
-        print(f"influxdb: results written to {outcome.influx_written}")
-    if outcome.report_problem:
-        print(f"loadlab: warning: {outcome.report_problem}", file=sys.stderr)
-    if summary.verdict.exit_code == EXIT_INTERRUPTED:
-        print("interrupted: partial results written", file=sys.stderr)
 
 
 def _new_run_dir(results_dir: Path, name: str) -> Path:

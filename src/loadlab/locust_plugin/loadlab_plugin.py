@@ -11,6 +11,7 @@ loadlab's options were given.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import time
@@ -92,9 +93,19 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
     if isinstance(runner, MasterRunner) and options.loadlab_out:
         _recorder.out = open(options.loadlab_out, "a", encoding="utf-8")  # noqa: SIM115
         gevent.spawn(_report_users, environment)
+        # Quitting listeners run in reverse order, so this one would run before the suite's:
+        # the suite's own verdict is final only at exit.
+        atexit.register(_write_suite_verdict, environment, options.loadlab_out)
     if not isinstance(runner, MasterRunner) and options.loadlab_raw_dir:
         path = os.path.join(options.loadlab_raw_dir, f"raw-{os.getpid()}.tsv")
         _recorder.raw = open(path, "a", encoding="utf-8")  # noqa: SIM115
+
+
+def _write_suite_verdict(environment: Any, path: str) -> None:
+    code = getattr(environment, "process_exit_code", None)
+    with open(path, "a", encoding="utf-8") as out:
+        line = {"type": "suite_exit", "process_exit_code": code}
+        out.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
 def _report_users(environment: Any) -> None:
@@ -150,9 +161,7 @@ def _on_quitting(environment: Any, **_kwargs: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     if _recorder.out is not None:
-        # The suite's own verdict, when it set one (its quitting listeners ran before this one).
-        code = getattr(environment, "process_exit_code", None)
-        _recorder.write({"type": "end", "t": time.time(), "process_exit_code": code})
+        _recorder.write({"type": "end", "t": time.time()})
         _recorder.out.close()
         _recorder.out = None
 

@@ -105,8 +105,11 @@ def _kpis(summary: RunSummary) -> list[dict[str, Any]]:
 
 def _threshold_row(threshold: ThresholdResult) -> dict[str, Any]:
     return {
-        "expression": threshold.expression,
-        "measured": format_value(threshold.measured, threshold.unit),
+        "expression": threshold.expression
+        + ("" if threshold.source == "loadlab" else f" (judged by {threshold.source})"),
+        "measured": "not measured"
+        if threshold.status == "not_measured"
+        else format_value(threshold.measured, threshold.unit),
         "limit": limit_text(threshold),
         "status": threshold.status,
         "status_text": _STATUS_TEXT.get(threshold.status, threshold.status),
@@ -174,7 +177,9 @@ def _facts(summary: RunSummary) -> list[tuple[str, str]]:
         ("Database", target.database or "unknown"),
         ("Engine", f"{summary.engine} ({plan.workers} worker{'s' if plan.workers != 1 else ''})"),
         ("Script", plan.script or _NONE),
-        ("Load", f"{plan.users} users, spawn rate {format_number(plan.spawn_rate)}/s"),
+        ("Load", f"{plan.users} users, spawn rate {format_number(plan.spawn_rate)}/s")
+        if plan.profile == "stages"
+        else ("Load", f"set by {plan.profile}, followed as written"),
         ("Stages", stages or _NONE),
         ("Tags", ", ".join(plan.tags) or "all"),
         ("Excluded tags", ", ".join(plan.exclude_tags) or "none"),

@@ -1,0 +1,113 @@
+"""A suite run as its author wrote it: its own load shape followed, its own thresholds judged.
+
+Each run goes to a tiny server in the test and is a few seconds long; the assertions are on what
+the suite declares (its shape, its thresholds), not on how many requests a busy machine made.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from loadlab_process import SUITES, base_env, engine_totals, run_loadlab
+from tiny_target import tiny_target
+
+EXAMPLES = SUITES / "locust_examples"
+
+
+def _short_stages(tmp_path: Path) -> Path:
+    """Locust's examples/custom_shape/stages.py, its 240 s cut to 6 s and its users to a tenth."""
+    text = (EXAMPLES / "stages.py").read_text()
+    durations = iter(range(1, 7))
+    text = re.sub(r'"duration": \d+', lambda _: f'"duration": {next(durations)}', text)
+    text = re.sub(r'"users": (\d+)', lambda m: f'"users": {max(1, int(m.group(1)) // 10)}', text)
+    path = tmp_path / "stages.py"
+    path.write_text(text)
+    return path
+
+
+def test_a_locustfile_with_its_own_shape_is_followed(tmp_path: Path) -> None:
+    suite = _short_stages(tmp_path)
+    with tiny_target() as target:
+        finished = run_loadlab(
+            ["run", "smoke", "--engine", "locust", "--locustfile", str(suite), "--workers", "1",
+             "--host", target.url, "--threshold", "requests > 0"],
+            env=base_env(tmp_path),
+            results_dir=tmp_path / "results",
+            timeout_s=120,
+        )  # fmt: skip
+    assert finished.code == 0, finished.stdout + finished.stderr
+    summary = finished.summary()
+    assert summary["plan"]["profile"] == "the suite's own LoadTestShape (StagesShape)"
+    assert summary["plan"]["stages"] == []
+    assert "following the suite's own LoadTestShape (StagesShape)" in finished.stderr
+    assert "load set by the suite's own LoadTestShape" in finished.stdout
+    assert summary["duration_s"] < 30  # the shape's 6 s, not loadlab's 2-minute smoke
+    assert 0 < max(p["users"] for p in summary["timeline"]) <= 10  # the shape's peak
+    totals = summary["totals"]
+    assert (totals["requests"], totals["failures"]) == engine_totals(finished.run_dir(), "locust")
+    assert (
+        "LoadTestShape (StagesShape), followed as written"
+        in (finished.run_dir() / "report.html").read_text()
+    )
+
+
+def test_a_profile_option_with_a_suite_shape_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    finished = run_loadlab(
+        ["run", "smoke", "--locustfile", str(EXAMPLES / "stages.py"), "--run-time", "20s",
+         "--host", "http://127.0.0.1:9"],
+        env=base_env(tmp_path),
+        results_dir=tmp_path / "results",
+    )  # fmt: skip
+    assert finished.code == 2
+    (line,) = finished.stderr.strip().splitlines()
+    assert "--run-time cannot apply: the suite's own LoadTestShape (StagesShape)" in line
+
+
+def test_a_k6_scripts_own_thresholds_are_in_the_verdict(tmp_path: Path) -> None:
+    with tiny_target() as target:
+        finished = run_loadlab(
+            ["run", "smoke", "--engine", "k6", "--k6-script", str(SUITES / "thresholds_k6.js"),
+             "--users", "1", "--spawn-rate", "1", "--run-time", "2s", "--host", target.url,
+             "--threshold", "requests > 0"],
+            env=base_env(tmp_path),
+            results_dir=tmp_path / "results",
+        )  # fmt: skip
+    assert finished.code == 1, finished.stdout + finished.stderr
+    summary = finished.summary()
+    assert summary["extra"]["engine_exit_code"] == 99  # k6's own "a threshold failed"
+    judged = {t["expression"]: (t["source"], t["status"]) for t in summary["thresholds"]}
+    assert judged == {
+        "requests > 0": ("loadlab", "pass"),
+        "http_req_duration: max<0": ("k6", "fail"),
+        "http_reqs: count>0": ("k6", "pass"),
+    }
+    measured = {t["expression"]: t["measured"] for t in summary["thresholds"]}
+    assert measured["http_reqs: count>0"] == summary["totals"]["requests"]
+    assert "http_req_duration: max<0 (k6)" in finished.stdout
+    assert "verdict: FAIL (exit 1)" in finished.stdout
+    assert "http_req_duration: max&lt;0" in (finished.run_dir() / "junit.xml").read_text()
+
+
+def test_a_locust_suites_process_exit_code_is_its_verdict_not_an_engine_failure(
+    tmp_path: Path,
+) -> None:
+    with tiny_target() as target:
+        finished = run_loadlab(
+            ["run", "smoke", "--engine", "locust", "--locustfile",
+             str(SUITES / "exit_code_locustfile.py"), "--workers", "1", "--users", "1",
+             "--spawn-rate", "1", "--run-time", "2s", "--host", target.url,
+             "--threshold", "requests > 0"],
+            env=base_env(tmp_path),
+            results_dir=tmp_path / "results",
+            timeout_s=120,
+        )  # fmt: skip
+    assert finished.code == 1, finished.stdout + finished.stderr
+    summary = finished.summary()
+    suite = [t for t in summary["thresholds"] if t["source"] == "locust"]
+    assert [(t["expression"], t["status"], t["measured"]) for t in suite] == [
+        ("environment.process_exit_code == 0", "fail", 3.0)
+    ]
+    assert "verdict: FAIL (exit 1)" in finished.stdout
