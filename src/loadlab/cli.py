@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,9 +24,13 @@ from loadlab.errors import (
 )
 from loadlab.plan import Options, resolve_plan
 from loadlab.progress import Progress
-from loadlab.reports import InfluxTarget, ReportError, parse_influx_target, write_reports
+from loadlab.reports import InfluxTarget, parse_influx_target, write_reports
 from loadlab.results import RunSummary
 from loadlab.scenarios import load_config
+from loadlab.verdict import threshold_lines, word
+
+if TYPE_CHECKING:
+    from loadlab.runner import RunOutcome
 
 
 def _influx_options(command: Callable[..., int]) -> Callable[..., int]:
@@ -120,7 +124,7 @@ def cli(debug: bool) -> None:
 @_CONFIG
 def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) -> int:
     """Run SCENARIO (see `loadlab scenarios`) and judge it; the exit code is the verdict."""
-    from loadlab.runner import execute, print_verdict
+    from loadlab.runner import execute
 
     influxdb = _influx_target(values)
     options = Options(**{key: value for key, value in values.items() if value is not None})
@@ -190,6 +194,30 @@ def history_command(
     return 0
 
 
+def print_verdict(outcome: RunOutcome) -> None:
+    """The end of a run in the terminal: totals, one line per threshold, the verdict."""
+    summary = outcome.summary
+    totals = summary.totals
+    p95 = "-" if totals.p95_ms is None else f"{totals.p95_ms:.1f} ms"
+    print(
+        f"{summary.engine} {summary.scenario}: {totals.requests} requests, "
+        f"{totals.failures} failed, "
+        f"{totals.rps:.1f} req/s, p95 {p95} over {summary.duration_s:g}s"
+        + ("" if summary.plan.profile == "stages" else f" (load set by {summary.plan.profile})")
+    )
+    for line in threshold_lines(summary.thresholds):
+        print(line)
+    verdict = summary.verdict
+    print(f"verdict: {word(verdict.exit_code)} (exit {verdict.exit_code}): {verdict.reason}")
+    print(f"results: {outcome.run_dir}")
+    if outcome.influx_written:
+        print(f"influxdb: results written to {outcome.influx_written}")
+    if outcome.report_problem:
+        print(f"loadlab: warning: {outcome.report_problem}", file=sys.stderr)
+    if summary.verdict.exit_code == EXIT_INTERRUPTED:
+        print("interrupted: partial results written", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
@@ -203,16 +231,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         hint = " (see loadlab --help)" if isinstance(error, click.UsageError) else ""
         click.echo(f"loadlab: error: {error.format_message()}{hint}", err=True)
         code = EXIT_USAGE
-    except LoadlabError as error:
+    except LoadlabError as error:  # ReportError included
         if debug:
             traceback.print_exc()
         click.echo(f"loadlab: error: {error.one_line()}", err=True)
-        code = error.exit_code
-    except ReportError as error:
-        if debug:
-            traceback.print_exc()
-        hint = f"; {error.hint}" if error.hint else ""
-        click.echo(f"loadlab: error: {error}{hint}", err=True)
         code = error.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("loadlab: interrupted", err=True)

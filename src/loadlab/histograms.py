@@ -11,7 +11,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from hdrh.histogram import HdrHistogram
 
@@ -113,6 +113,16 @@ class _Cell:
         }
 
 
+class ClientResult(NamedTuple):
+    """What the client side measured over the whole run (`RunStats.finish`)."""
+
+    totals: LatencyStats
+    endpoints: tuple[EndpointStats, ...]
+    errors: tuple[ErrorGroup, ...]
+    timeline: tuple[TimelinePoint, ...]
+    duration_s: float  # from the first to the last second with a response
+
+
 @dataclass(frozen=True)
 class LiveView:
     """What the progress line shows; numbers over the last few complete seconds."""
@@ -209,15 +219,7 @@ class RunStats:
             failures=self._total.failures,
         )
 
-    def finish(
-        self,
-    ) -> tuple[
-        LatencyStats,
-        tuple[EndpointStats, ...],
-        tuple[ErrorGroup, ...],
-        tuple[TimelinePoint, ...],
-        float,
-    ]:
+    def finish(self) -> ClientResult:
         """Totals, endpoints, errors, timeline and the measured duration of load in seconds."""
         for second in list(self._open):
             self._close(second)
@@ -233,7 +235,7 @@ class RunStats:
             ErrorGroup(method=m, name=n, message=msg, occurrences=count)
             for (m, n, msg), count in sorted(self._errors.items(), key=lambda item: -item[1])
         )
-        return totals, endpoints, errors, self._timeline(), duration_s
+        return ClientResult(totals, endpoints, errors, self._timeline(), duration_s)
 
     def load_started_s(self) -> float:
         """Seconds from the start of the clock to the first response (the engine's start-up)."""

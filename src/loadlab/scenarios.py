@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -115,49 +115,64 @@ def _parse(text: str, source: str) -> dict[str, Any]:
         raise UsageError(f"{source} is not valid TOML: {error}", hint="fix the file") from None
 
 
-def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
-    problems: list[str] = []
-    defaults: dict[str, Any] = {}
-    raw_scenarios: dict[str, dict[str, Any]] = {}
-    thresholds_from: dict[str, str] = {}
-    for source, data in layers:
-        if not isinstance(data.get("defaults", {}), dict):
-            problems.append(f"{source}: defaults must be a table ([defaults])")
-            data = {**data, "defaults": {}}
-        if not isinstance(data.get("scenarios", {}), dict):
-            problems.append(f"{source}: scenarios must be tables ([scenarios.NAME])")
-            data = {**data, "scenarios": {}}
-        for key in sorted(set(data) - {"defaults", "scenarios"}):
-            problems.append(f"{source}: unknown section [{key}]")
+@dataclass
+class _Layers:
+    """What the configuration files say once layered, and every problem found on the way."""
+
+    problems: list[str] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
+    thresholds_from: dict[str, str] = field(default_factory=dict)
+
+    def add(self, source: str, data: dict[str, Any]) -> None:
+        sections = {"defaults": "a table ([defaults])", "scenarios": "tables ([scenarios.NAME])"}
+        for section, kind in sections.items():
+            if not isinstance(data.get(section, {}), dict):
+                self.problems.append(f"{source}: {section} must be {kind}")
+                data = {**data, section: {}}
+        for key in sorted(set(data) - set(sections)):
+            self.problems.append(f"{source}: unknown section [{key}]")
         for key, value in dict(data.get("defaults", {})).items():
             if key not in _DEFAULT_KEYS:
-                problems.append(f"{source}: unknown key defaults.{key}")
+                self.problems.append(f"{source}: unknown key defaults.{key}")
             elif not isinstance(value, str):
-                problems.append(f"{source}: defaults.{key} must be a string")
+                self.problems.append(f"{source}: defaults.{key} must be a string")
             else:
-                defaults[key] = value
+                self.defaults[key] = value
         for name, table in dict(data.get("scenarios", {})).items():
             if not isinstance(table, dict):
-                problems.append(f"{source}: scenarios.{name} must be a table")
-                continue
-            for key in sorted(set(table) - _SCENARIO_KEYS):
-                problems.append(f"{source}: unknown key scenarios.{name}.{key}")
-            merged = raw_scenarios.setdefault(name, {})
-            if "stages" in table:
-                for flat_key in ("users", "spawn_rate", "run_time"):
-                    merged.pop(flat_key, None)
-            elif {"users", "spawn_rate", "run_time"} & set(table):
-                merged.pop("stages", None)
-            merged.update({k: v for k, v in table.items() if k in _SCENARIO_KEYS})
-            if "thresholds" in table:
-                thresholds_from[name] = source
+                self.problems.append(f"{source}: scenarios.{name} must be a table")
+            else:
+                self._add_scenario(source, name, table)
+
+    def _add_scenario(self, source: str, name: str, table: dict[str, Any]) -> None:
+        for key in sorted(set(table) - _SCENARIO_KEYS):
+            self.problems.append(f"{source}: unknown key scenarios.{name}.{key}")
+        merged = self.scenarios.setdefault(name, {})
+        if "stages" in table:
+            for flat_key in ("users", "spawn_rate", "run_time"):
+                merged.pop(flat_key, None)
+        elif {"users", "spawn_rate", "run_time"} & set(table):
+            merged.pop("stages", None)
+        merged.update({k: v for k, v in table.items() if k in _SCENARIO_KEYS})
+        if "thresholds" in table:
+            self.thresholds_from[name] = source
+
+
+def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
+    found = _Layers()
+    for source, data in layers:
+        found.add(source, data)
+    problems = found.problems
     scenarios = {}
-    for name, table in raw_scenarios.items():
-        scenario = _scenario(name, table, problems, thresholds_from.get(name) == DEFAULTS_SOURCE)
+    for name, table in found.scenarios.items():
+        from_defaults = found.thresholds_from.get(name) == DEFAULTS_SOURCE
+        scenario = _scenario(name, table, problems, from_defaults)
         if scenario is not None:
             scenarios[name] = scenario
     if problems:
         raise UsageError("bad configuration: " + "; ".join(problems), hint="fix loadlab.toml")
+    defaults = found.defaults
     return Config(
         scenarios=MappingProxyType(scenarios),
         engine=defaults["engine"],

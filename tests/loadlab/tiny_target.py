@@ -1,8 +1,9 @@
 """A tiny HTTP target for end-to-end tests, served from a thread on 127.0.0.1.
 
 It answers every GET with 200 (and /metrics with 404, or with the given Prometheus text), and
-remembers the wall-clock time of every request but those to "/" (loadlab's reachability check), so a test controls the target and knows exactly
-when the engine's requests arrived. Not a test module itself.
+remembers the wall-clock time of every request but those to "/" (loadlab's reachability check),
+so a test controls the target and knows exactly when the engine's requests arrived. Not a test
+module itself.
 """
 
 from __future__ import annotations

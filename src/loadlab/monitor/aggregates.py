@@ -110,7 +110,7 @@ def compute(inputs: Inputs, from_s: float, to_s: float) -> dict[str, Measured]:
         ("cache_hit_rate", "cache_hits", "cache_misses", "database", False),
         ("pg_cache_hit_rate", "pg_blks_hit", "pg_blks_read", "postgres", False),
     ):
-        found[name] = _ratio(inputs, window, part, rest, source, is_error)
+        found[name] = _ratio(inputs, window, part, rest, source, is_error=is_error)
     return found
 
 
@@ -207,7 +207,7 @@ def _histogram_quantile(
 
 
 def _ratio(
-    inputs: Inputs, window: Window, part_key: str, rest_key: str, source: str, is_error: bool
+    inputs: Inputs, window: Window, part_key: str, rest_key: str, source: str, *, is_error: bool
 ) -> Measured:
     ends = _ends(inputs, window, inputs.counters, part_key)
     if ends is None or rest_key not in inputs.counters[ends[0]]:

@@ -25,7 +25,8 @@ _READ_TIMEOUT_S = 2.0
 
 
 def _warn_on_stderr(message: str) -> None:
-    print(f"loadlab: warning: {message}", file=sys.stderr, flush=True)
+    sys.stderr.write(f"loadlab: warning: {message}\n")
+    sys.stderr.flush()
 
 
 def _no_pids() -> Sequence[int]:
