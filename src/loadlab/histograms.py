@@ -50,7 +50,8 @@ def percentile_ms(histogram: HdrHistogram, percentile: float) -> float | None:
     """The nearest-rank percentile (the value of the ceil(p * n)-th sample), in milliseconds.
 
     HdrHistogram's own `get_value_at_percentile` rounds the rank and returns the top of the
-    bucket; the nearest rank and the bucket's middle keep us within 0.05 % of the exact sample.
+    bucket; the nearest rank and the bucket's middle keep us within half a bucket (0.05 % with 3
+    significant digits) of the exact sample as recorded, i.e. rounded to the microsecond.
     """
     total = histogram.get_total_count()
     if total == 0:
