@@ -63,6 +63,7 @@ async def system_metrics(request: Request, session: DbSession) -> SystemMetrics:
 
 @router.get("/audit-logs")
 async def list_audit_logs(
+    *,
     session: DbSession,
     params: Paging,
     actor_id: Annotated[str | None, Query(max_length=64)] = None,

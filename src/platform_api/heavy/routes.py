@@ -15,6 +15,7 @@ from platform_api.deps import (
     CurrentUser,
     DbSession,
     ReadSession,
+    current_user,
     get_settings,
     run_in_session,
 )
@@ -67,6 +68,7 @@ Workers = Annotated[HeavyPool, Depends(heavy_pool)]
     responses={200: {"content": {"application/zip": {}}}, 404: {}, **POOLED},
 )
 async def generate_project(
+    *,
     workspace_id: str,
     body: ProjectGenerate,
     session: ReadSession,
@@ -98,14 +100,24 @@ async def list_datasets(session: DbSession, user: CurrentUser) -> DatasetList:
     return DatasetList(items=[DatasetRead.model_validate(d) for d in datasets])
 
 
-@router.get("/datasets/{dataset_id}/search", responses={404: {}, **TIMEOUT})
-async def search_dataset(
-    dataset_id: str,
-    session: DbSession,
-    user: CurrentUser,
-    budget: RequestBudget,
+async def dataset_page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     cursor: Annotated[str | None, Query(pattern=service.DATASET_CURSOR_PATTERN)] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/datasets/{dataset_id}/search",
+    responses={404: {}, **TIMEOUT},
+    dependencies=[Depends(current_user)],
+)
+async def search_dataset(
+    *,
+    dataset_id: str,
+    session: DbSession,
+    budget: RequestBudget,
+    page: Annotated[PageParams, Depends(dataset_page)],
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     category: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
     min_value: Annotated[float | None, Query(allow_inf_nan=False)] = None,
@@ -116,7 +128,7 @@ async def search_dataset(
         service.search_dataset,
         session,
         dataset_id,
-        PageParams(limit=limit, cursor=cursor),
+        page,
         q=q,
         category=category,
         min_value=min_value,

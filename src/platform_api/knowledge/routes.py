@@ -58,6 +58,7 @@ async def list_documents(
 
 @router.get("/{workspace_id}/search", responses=NOT_FOUND)
 async def search(
+    *,
     workspace_id: str,
     request: Request,
     session: DbSession,
