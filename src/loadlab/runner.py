@@ -124,7 +124,11 @@ def _target(
         return 0.0 if interrupts.count > 1 else 10.0
 
     with embedded_platform(
-        run_dir, seed_size=plan.seed_size, database_url=plan.db_url, stop_grace_s=stop_grace_s
+        run_dir,
+        seed_size=plan.seed_size,
+        database_url=plan.db_url,
+        stop_grace_s=stop_grace_s,
+        announce=progress.message,
     ) as target:
         progress.message(f"platform ready at {target.base_url}")
         yield target

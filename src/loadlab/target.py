@@ -76,16 +76,31 @@ def cache_dir() -> Path:
     return Path(base) / "loadlab"
 
 
-def seeded_database(size: str) -> Path:
-    """The cached seeded database for this platform version, built once under a file lock."""
+# What a first run waits for, so it can say so (measured on a 2-core machine: docs/loadlab.md).
+BUILD_ESTIMATES = {"small": "about 10 seconds", "default": "about a minute"}
+
+
+def seeded_database(size: str, *, announce: Callable[[str], None] = lambda _: None) -> Path:
+    """The cached seeded database for this platform version, built once under a file lock.
+
+    `announce` hears, before a wait, what is happening and how long it takes.
+    """
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"platform-{_platform_fingerprint()}-{size}.db"
     if path.exists():
         return path
     with open(directory / "seed.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            announce("another loadlab is building the seeded database; waiting for it...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.exists():
+            announce(
+                f"building the {size} seeded database for this platform version (first run "
+                f"only: {BUILD_ESTIMATES.get(size, 'a while')}; later runs copy it in a second)..."
+            )
             _build_seeded_database(path, size)
     return path
 
@@ -144,6 +159,7 @@ def embedded_platform(
     database_url: str | None = None,
     ready_timeout_s: float = 60.0,
     stop_grace_s: Callable[[], float] = lambda: 10.0,
+    announce: Callable[[str], None] = lambda _: None,
 ) -> Iterator[TargetInfo]:
     """Start the platform on a free loopback port; stop it on the way out, whatever happened.
 
@@ -160,7 +176,7 @@ def embedded_platform(
         return
     with tempfile.TemporaryDirectory(prefix="loadlab-platform-") as scratch:
         database = Path(scratch) / "platform.db"
-        shutil.copyfile(seeded_database(seed_size), database)
+        shutil.copyfile(seeded_database(seed_size, announce=announce), database)
         with _serve(f"sqlite:///{database}", log_path, ready_timeout_s, stop_grace_s) as target:
             yield target
 

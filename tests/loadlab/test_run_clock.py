@@ -8,25 +8,32 @@ to a tiny server in the test, which notes when each arrived: the truth to compar
 from __future__ import annotations
 
 import csv
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
-from loadlab_process import SUITES, base_env, run_loadlab
+from loadlab_process import REPO, SUITES, Finished, base_env, loadlab_command
 from tiny_target import tiny_target
 
 
 def test_timeline_timestamps_are_those_of_the_first_requests(tmp_path: Path) -> None:
+    results = tmp_path / "results"
     with tiny_target() as probe:
-        finished = run_loadlab(
-            ["run", "smoke", "--engine", "k6", "--k6-script", str(SUITES / "paced_k6.js"),
-             "--users", "1", "--spawn-rate", "1", "--run-time", "2s",
-             "--threshold", "requests > 0"],
+        done = subprocess.run(  # progress on: a first run says what it waits for
+            [*loadlab_command(), "run", "smoke", "--engine", "k6", "--k6-script",
+             str(SUITES / "paced_k6.js"), "--users", "1", "--spawn-rate", "1", "--run-time", "2s",
+             "--threshold", "requests > 0", "--results-dir", str(results)],
             env=base_env(tmp_path / "empty-cache", PROBE_URL=probe.url),
-            results_dir=tmp_path / "results",
-            timeout_s=180,
+            cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
         )  # fmt: skip
         first_request_s = probe.first_request_s()
+    finished = Finished(done.returncode, done.stdout, done.stderr, results)
     assert finished.code == 0, finished.stdout + finished.stderr
+    building = [
+        line for line in finished.stderr.splitlines() if "building the small seeded" in line
+    ]
+    assert len(building) == 1
+    assert "first run only: about 10 seconds" in building[0]
     summary = finished.summary()
     started_s = datetime.fromisoformat(summary["started_at"]).timestamp()
     assert "." in summary["started_at"]  # to the millisecond, not cut to whole seconds
