@@ -82,6 +82,7 @@ def serve(host: str, port: int, workers: int, log_file: Path | None) -> None:
             log_level=settings.log_level,
             log_config=_log_config(log_file, settings.log_level),
             timeout_graceful_shutdown=30,
+            timeout_keep_alive=settings.keep_alive_s,
             access_log=False,
             # uvicorn believes X-Forwarded-For from loopback by default, so any local client
             # could pick the address that the sign-up limit counts: only the named proxies.
