@@ -65,10 +65,53 @@ async def burst(
         return list(await asyncio.gather(*(one(i) for i in range(n))))
 
 
+class _Readers:
+    """Clients reading in a loop on a thread of their own, so that writers meet queued reads."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], n: int) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self.statuses: Counter[str] = Counter()
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._loop(base_url, headers, n))
+        )
+        if n:
+            self._thread.start()
+
+    async def _loop(self, base_url: str, headers: dict[str, str], n: int) -> None:
+        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        async with httpx.AsyncClient(
+            base_url=base_url, timeout=120, limits=limits, headers=headers
+        ) as http:
+
+            async def reader() -> None:
+                while not self._stop.is_set():
+                    try:
+                        response = await http.get("/api/v1/workspaces")
+                        self.statuses[str(response.status_code)] += 1
+                    except httpx.HTTPError as exc:
+                        self.statuses[type(exc).__name__] += 1
+
+            await asyncio.gather(*(reader() for _ in range(n)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=120)
+            print(f"\nreads during the bursts: {dict(self.statuses)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=60)
     parser.add_argument("--bursts", type=int, default=3)
+    parser.add_argument(
+        "--readers",
+        type=int,
+        default=0,
+        help="clients reading GET /api/v1/workspaces in a loop during the bursts",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-burst-"))
     port = free_port()
@@ -135,6 +178,7 @@ def main() -> int:
                 auth,
             ),
         ]
+        readers = _Readers(base_url, auth, args.readers)
         print("| route | requests | statuses | p50 s | p95 s | max s |")
         print("|---|---|---|---|---|---|")
         for name, url, body, headers in routes:
@@ -149,6 +193,7 @@ def main() -> int:
                 f"| {name} | {len(results)} | {shown} | {statistics.median(waits):.2f} "
                 f"| {p95:.2f} | {waits[-1]:.2f} |"
             )
+        readers.stop()
     finally:
         process.terminate()
         process.wait(timeout=30)
