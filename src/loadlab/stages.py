@@ -107,6 +107,28 @@ def users_at(stages: Sequence[Stage], elapsed_s: float) -> float | None:
     return None
 
 
+def shape_tick(stages: Sequence[Stage], elapsed_s: float) -> tuple[int, float] | None:
+    """What Locust's load shape asks for at `elapsed_s`: the stage's target users and the rate to
+    reach it over the stage (a linear ramp, as k6 runs it), or None once the stages are over.
+
+    A hold has no ramp of its own; it gets the fastest rate of the profile, so users lost on the
+    way (a worker restarting) come back at once.
+    """
+    fastest = max_ramp_rate(stages) if stages else 1.0
+    start_s = 0.0
+    previous = 0
+    for stage in stages:
+        if elapsed_s < start_s + stage.duration_s:
+            if stage.target == previous:
+                rate = fastest
+            else:
+                rate = abs(stage.target - previous) / stage.duration_s
+            return stage.target, max(rate, 0.01)
+        start_s += stage.duration_s
+        previous = stage.target
+    return None
+
+
 def format_stages(stages: Sequence[Stage]) -> str:
     """k6's --stage spelling, with millisecond durations so shortened profiles survive."""
     return ",".join(f"{round(stage.duration_s * 1000)}ms:{stage.target}" for stage in stages)

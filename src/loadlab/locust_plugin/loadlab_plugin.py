@@ -6,7 +6,10 @@ to a JSON-lines file that loadlab reads while the run goes on. The master also w
 and the workers' CPU once a second, and follows the stages given by `--loadlab-stages`.
 
 Listeners are registered at import because that is how Locust loads plugins; they do nothing unless
-loadlab's options were given.
+loadlab's options were given. The histograms and the stage arithmetic are loadlab's own
+(`loadlab.histograms`, `loadlab.stages`), not copies: a percentile and a ramp mean the same on
+both engines. So Locust runs from loadlab's environment (loadlab finds the `locust` beside its
+interpreter first); neither module imports Locust or gevent.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ import time
 from typing import Any
 
 import gevent
-from hdrh.histogram import HdrHistogram
 from locust import LoadTestShape, events
 from locust.runners import MasterRunner, WorkerRunner
 
-LOWEST_US = 1
-HIGHEST_US = 3_600_000_000
-SIGNIFICANT_DIGITS = 3
+from loadlab.histograms import new_histogram, to_us
+from loadlab.results import Stage
+from loadlab.stages import parse_stages, shape_tick
+
 REPORT_KEY = "loadlab"
 
 
@@ -44,10 +47,9 @@ class _Recorder:
         key = (int(time.time()), method, name)
         cell = self.cells.get(key)
         if cell is None:
-            cell = [HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS), 0, 0, 0.0]
+            cell = [new_histogram(), 0, 0, 0.0]
             self.cells[key] = cell
-        value_us = min(HIGHEST_US, max(LOWEST_US, round(response_time_ms * 1000.0)))
-        cell[0].record_value(value_us)
+        cell[0].record_value(to_us(response_time_ms))
         cell[1] += 1
         cell[2] += int(failed)
         cell[3] += response_time_ms
@@ -167,35 +169,13 @@ def _on_quitting(environment: Any, **_kwargs: Any) -> None:
 
 
 class LoadlabShape(LoadTestShape):
-    """The scenario's stages ("ms:users,..."): linear ramps between targets, as k6 runs them."""
+    """The scenario's stages ("ms:users,..."): loadlab's own ramp arithmetic (`shape_tick`)."""
+
+    _stages: tuple[Stage, ...] | None = None
 
     def tick(self) -> tuple[int, float] | None:
-        options = self.runner.environment.parsed_options
-        stages = _parse(options.loadlab_stages) if options is not None else []
-        elapsed_s = self.get_run_time()
-        start_s = 0.0
-        previous = 0
-        fastest = max(
-            (abs(t - p) / d for (d, t), p in zip(stages, _previous(stages), strict=True)),
-            default=1.0,
-        )
-        for duration_s, target in stages:
-            if elapsed_s < start_s + duration_s:
-                rate = abs(target - previous) / duration_s if target != previous else fastest
-                return target, max(rate, 0.01)
-            start_s += duration_s
-            previous = target
-        return None
-
-
-def _parse(text: str) -> list[tuple[float, int]]:
-    stages = []
-    for part in text.split(","):
-        if part:
-            duration_ms, _, target = part.partition("ms:")
-            stages.append((float(duration_ms) / 1000.0, int(target)))
-    return stages
-
-
-def _previous(stages: list[tuple[float, int]]) -> list[int]:
-    return [0, *(target for _, target in stages[:-1])]
+        if self._stages is None:
+            options = self.runner.environment.parsed_options
+            text = options.loadlab_stages if options is not None else ""
+            self._stages = parse_stages(text) if text else ()
+        return shape_tick(self._stages, self.get_run_time())
