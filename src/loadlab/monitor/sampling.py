@@ -71,6 +71,11 @@ class Monitor:
         self._thread.start()
 
     @property
+    def sampling(self) -> bool:
+        """True from `start` until sampling ends (`stop`, or an internal error)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def covered_s(self) -> float:
         """How far past `clock_start` the samples taken so far reach (0.0 before the first)."""
         with self._lock:
@@ -113,11 +118,16 @@ class Monitor:
             last = time.monotonic()
             _, cumulative = sources.read(last, None)  # the baseline the first rates start from
             self._record(None, cumulative)
-            while not self._stop.wait(max(0.0, self._next_tick() - time.monotonic())):
+            while True:
+                tick = self._next_tick()
+                if self._stop.wait(max(0.0, tick - time.monotonic())):
+                    break
                 now = time.monotonic()
                 row, cumulative = sources.read(now, now - last)
                 last = now
-                row["t_s"] = round(now - self._clock_start, 3)
+                # A sample stands for its tick, so that the samples' seconds are the timeline's
+                # however late a busy machine wakes this thread; rates use the real elapsed time.
+                row["t_s"] = round(tick - self._clock_start, 3)
                 self._record(row, cumulative)
         except Exception as exc:  # a bug here must not end the load test: record it and stop
             with self._lock:
