@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from platform_api.ratelimit import InProcessRateLimiter, split_key_prefix
 from platform_server import running_platform
 from waiting import wait_for
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("PLATFORM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.mark.parametrize(
