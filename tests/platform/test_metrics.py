@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from executions_api import new_workflow, run
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
-from test_executions import new_workflow, run
 
 from platform_accounts import Account
 from platform_server import PlatformServer, running_platform

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from executions_api import new_workflow, run, wait_status
 from sqlalchemy import create_engine, text
-from test_executions import new_workflow, run, wait_status
 
 from platform_accounts import Account, register
 from platform_backends import BACKENDS, start
