@@ -28,7 +28,7 @@ from loadlab.engines import (
 )
 from loadlab.errors import Interrupted, LoadlabError
 from loadlab.histograms import RunStats
-from loadlab.monitor import SAMPLES_CSV, Monitor, MonitorConfig, MonitorResult, write_samples_csv
+from loadlab.monitor import Monitor, MonitorConfig, MonitorResult
 from loadlab.plan import RunPlan
 from loadlab.progress import Progress
 from loadlab.reports import InfluxTarget, ReportError, write_reports
@@ -189,7 +189,6 @@ def _run_engine(
         interrupts.engine = None
         monitor_result = monitor.stop()
         progress.close()
-    write_samples_csv(monitor_result, run_dir / SAMPLES_CSV)
     return _summarize(run, stats, result, monitor_result, interrupted=interrupts.count > 0)
 
 
@@ -294,8 +293,7 @@ def _generator_cpu(stats: RunStats, monitored: Measured | None) -> float | None:
 def _finish(
     plan: RunPlan, summary: RunSummary, run_dir: Path, influxdb: InfluxTarget | None
 ) -> RunOutcome:
-    summary.write(run_dir)
-    problem = None
+    problem = None  # summary.json first: the json reporter writes it before any other output
     try:
         write_reports(summary, run_dir, influxdb=influxdb)
     except ReportError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,16 +93,20 @@ def _cell(value: float | None) -> str:
 
 
 def write_samples_csv(result: MonitorResult, path: Path) -> Path:
+    return write_samples(result.samples, path)
+
+
+def write_samples(samples: Sequence[Mapping[str, float | None]], path: Path) -> Path:
     """One row per sample, one column per series (catalogue order first); empty cell = no data."""
     known = [s.name for s in SERIES]
-    extra = sorted({k for row in result.samples for k in row} - set(known) - {"t_s"})
+    extra = sorted({k for row in samples for k in row} - set(known) - {"t_s"})
     columns = ["t_s", *known, *extra]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
-        for row in result.samples:
+        for row in samples:
             writer.writerow([_cell(row.get(c)) for c in columns])
     tmp.replace(path)
     return path

@@ -22,6 +22,7 @@ from loadlab.reports.influx import (
 )
 from loadlab.reports.json_summary import JsonReporter
 from loadlab.reports.junit import JunitReporter
+from loadlab.reports.monitor_csv import MonitorCsvReporter
 from loadlab.results import RunSummary
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "InfluxTarget",
     "JsonReporter",
     "JunitReporter",
+    "MonitorCsvReporter",
     "ReportError",
     "Reporter",
     "parse_influx_target",
@@ -56,6 +58,7 @@ REPORTERS: dict[str, type[Reporter]] = {
     "html": HtmlReporter,
     "junit": JunitReporter,
     "csv": CsvReporter,
+    "monitor-csv": MonitorCsvReporter,
 }
 
 
