@@ -24,11 +24,15 @@ import pytest
 # Make the harness modules in tests/ (platform_server.py, process_harness.py, ...) importable.
 sys.path.insert(0, str(Path(__file__).parent))
 
+pytest_plugins = ["pytester"]  # tests/test_harness_rules.py runs small sessions of its own
+
 PR_SET_CHILD_SUBREAPER = 36
 # Started by multiprocessing's spawn context the first time it is used, by design for the life of
 # the process that used it (the in-thread platform's heavy pool): not something a test leaked.
 LIFELONG_HELPERS = ("multiprocessing.resource_tracker",)
 SHARED_CACHE = Path(tempfile.gettempdir()) / f"loadlab-tests-{os.getuid()}" / "cache"
+# How long a process still ending when the tests end may take before it counts as left behind.
+LEFTOVER_GRACE_S = 3.0
 _skips: collections.Counter[str] = collections.Counter()
 
 
@@ -81,7 +85,7 @@ def no_process_left_behind(pytestconfig: pytest.Config) -> Generator[None, None,
     yield
     before = pytestconfig.stash.get(_children_before, set())
     left = [p for p in _children() if p.pid not in before]
-    _, alive = psutil.wait_procs(left, timeout=10)
+    _, alive = psutil.wait_procs(left, timeout=LEFTOVER_GRACE_S)
     names = []
     for process in alive:
         try:
