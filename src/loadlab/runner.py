@@ -271,7 +271,7 @@ def _summarize(
         endpoints=endpoints,
         errors=client.errors,
         timeline=client.timeline,
-        monitor=monitor_result.to_data(steady_from_s, steady_to_s),
+        monitor=monitor_result.to_data(steady_from_s, steady_to_s, aggregates),
         thresholds=thresholds,
         verdict=verdict,
         engine_outputs=result.outputs,

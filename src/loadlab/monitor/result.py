@@ -48,9 +48,16 @@ class MonitorResult:
         """Threshold metric name -> measured value over the steady phase (docs/monitoring.md)."""
         return aggregates.compute(self._inputs(), steady_from_s, steady_to_s)
 
-    def to_data(self, steady_from_s: float, steady_to_s: float) -> MonitorData:
-        """The `monitor` section of summary.json."""
-        found = self.aggregates(steady_from_s, steady_to_s)
+    def to_data(
+        self,
+        steady_from_s: float,
+        steady_to_s: float,
+        found: Mapping[str, Measured] | None = None,
+    ) -> MonitorData:
+        """The `monitor` section of summary.json; `found`: the aggregates, when already computed
+        for the same window (the runner computes them once, for thresholds and summary alike)."""
+        if found is None:
+            found = self.aggregates(steady_from_s, steady_to_s)
         rss_start, rss_end = aggregates.rss_ends(self._inputs(), steady_from_s, steady_to_s)
         summary: dict[str, float | None] = {
             "steady_from_s": steady_from_s,
