@@ -2,11 +2,13 @@
  * The run's start and end: check the configuration, name the run, and delete its data at the end.
  *
  * `startRun` is k6_script.js's `setup` and `cleanUp` its `teardown`. The platform tags every row a
- * request creates with the request's `X-Load-Test-Run`, so one
- * `DELETE /api/v1/admin/test-runs/{run_id}` removes everything the run made.
+ * request creates with the request's `X-Load-Test-Run`, so
+ * `DELETE /api/v1/admin/test-runs/{run_id}`, asked until it is complete, removes everything the run
+ * made (the audit trail excepted, which the platform keeps).
  */
 import http from 'k6/http';
 import exec from 'k6/execution';
+import { sleep } from 'k6';
 
 import { ADMIN_TASKS } from './admin_user.js';
 import { ADMIN_KEY, BASE_URL, CLEANUP, RUN_HEADER, RUN_ID_PATTERN } from './config.js';
@@ -15,6 +17,9 @@ import { PLATFORM_TASKS } from './platform_user.js';
 import { randomHex } from './random_data.js';
 import { existingKey, needsAccount, writes } from './tasks.js';
 import { ALL_TASKS, LIVE_SLOTS } from './users.js';
+
+const CLEANUP_DEADLINE_S = 600;
+const CLEANUP_PASSES = 5;
 
 function problems() {
   const found = [];
@@ -55,14 +60,51 @@ export function cleanUp(data) {
     return;
   }
   const url = `${BASE_URL}/api/v1/admin/test-runs/${data.runId}`;
-  const res = http.del(url, null, {
+  const params = {
     headers: { Authorization: `Bearer ${ADMIN_KEY}` },
     tags: { name: '/api/v1/admin/test-runs/[id]', kind: 'cleanup' },
     timeout: '120s',
-  });
-  if (res.status === 200) {
-    console.log(`cleanup of test run ${data.runId}: deleted ${JSON.stringify(res.json().deleted)}`);
-  } else {
-    console.error(`cleanup of test run ${data.runId} failed (HTTP ${res.status}): DELETE ${url}`);
+  };
+  // The platform deletes in batches and answers `complete: false` when its time for one request
+  // ran out; a busy platform answers 503. Ask again (after a growing pause for a 503) until a
+  // complete pass after the first finds nothing, for up to CLEANUP_DEADLINE_S in all.
+  const deadline = Date.now() + CLEANUP_DEADLINE_S * 1000;
+  const deleted = {};
+  let kept = {};
+  let completePasses = 0;
+  let pauseS = 0.5;
+  while (completePasses < CLEANUP_PASSES) {
+    const res = http.del(url, null, params);
+    if (res.status !== 200) {
+      if (![0, 502, 503, 504].includes(res.status) || Date.now() + pauseS * 1000 > deadline) {
+        const why = `HTTP ${res.status}`;
+        console.error(`cleanup of test run ${data.runId} failed (${why}): DELETE ${url}`);
+        return;
+      }
+      sleep(pauseS);
+      pauseS = Math.min(pauseS * 2, 10);
+      continue;
+    }
+    pauseS = 0.5;
+    const body = res.json();
+    let found = 0;
+    for (const [table, count] of Object.entries(body.deleted)) {
+      deleted[table] = (deleted[table] || 0) + count;
+      found += count;
+    }
+    if (body.kept && Object.keys(body.kept).length) kept = body.kept;
+    if (body.complete === false) {
+      if (Date.now() > deadline) {
+        const why = 'not complete in time';
+        console.error(`cleanup of test run ${data.runId} failed (${why}): DELETE ${url}`);
+        return;
+      }
+      continue;
+    }
+    completePasses += 1;
+    if (completePasses > 1 && !found) break;
+    sleep(0.5); // requests in flight when the VUs stopped may still create rows
   }
+  const counts = `deleted ${JSON.stringify(deleted)}, kept ${JSON.stringify(kept)}`;
+  console.log(`cleanup of test run ${data.runId}: ${counts}`);
 }
