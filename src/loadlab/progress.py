@@ -1,4 +1,6 @@
-"""Live progress of a run in the terminal: one rewritten line on a TTY, plain lines otherwise."""
+"""What a run says on stderr while it runs: the live progress line (one rewritten line on a TTY,
+plain lines otherwise), step messages, and the notices no option silences (a Ctrl-C seen,
+thresholds that will not be measured). The end of a run is printed by cli.py."""
 
 from __future__ import annotations
 
@@ -32,6 +34,12 @@ class Progress:
             self._dirty = True
         else:
             self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def notice(self, text: str) -> None:
+        """A line the user must see whatever --no-progress says: "loadlab: <text>"."""
+        self.close()
+        self._stream.write(f"loadlab: {text}\n")
         self._stream.flush()
 
     def message(self, text: str) -> None:

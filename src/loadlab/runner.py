@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from loadlab import __version__, history
+from loadlab import __version__
 from loadlab.clock import RunClock, iso
 from loadlab.engines import (
     ENGINES,
@@ -28,11 +27,13 @@ from loadlab.engines import (
 )
 from loadlab.errors import Interrupted, LoadlabError
 from loadlab.histograms import RunStats
+from loadlab.history_config import HistorySettings
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult
 from loadlab.plan import RunPlan
 from loadlab.progress import Progress
 from loadlab.reports import InfluxTarget, ReportError, write_reports
 from loadlab.results import RunSummary, Target
+from loadlab.run_history import RunHistory
 from loadlab.sources import missing_sources, not_measured
 from loadlab.stages import judged_window
 from loadlab.target import TargetInfo, check_reachable, embedded_platform
@@ -64,15 +65,13 @@ class _Interrupts:
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
-        self._progress.close()
         if self.count == 1:
-            sys.stderr.write(
-                "loadlab: interrupted: stopping the engine and writing partial results "
-                "(again to stop everything at once)\n"
+            self._progress.notice(
+                "interrupted: stopping the engine and writing partial results "
+                "(again to stop everything at once)"
             )
         else:
-            sys.stderr.write("loadlab: interrupted again: stopping everything now\n")
-        sys.stderr.flush()
+            self._progress.notice("interrupted again: stopping everything now")
         if self.engine is not None:
             self.engine.stop(force=self.count > 1)
 
@@ -88,7 +87,11 @@ class _Interrupts:
 
 
 def execute(
-    plan: RunPlan, progress: Progress, *, influxdb: InfluxTarget | None = None
+    plan: RunPlan,
+    progress: Progress,
+    *,
+    influxdb: InfluxTarget | None = None,
+    history: HistorySettings | None = None,
 ) -> RunOutcome:
     check_available(plan.engine)
     if plan.host is not None:
@@ -99,16 +102,16 @@ def execute(
     with interrupts.installed(), _target(plan, run_dir, progress, interrupts) as target:
         if interrupts.count:
             raise Interrupted("interrupted before the load started", hint="nothing was measured")
-        skipped = _not_measured(plan, target)
+        skipped = _not_measured(plan, target, progress)
         if plan.own_profile is not None:
-            sys.stderr.write(
-                f"loadlab: following {plan.own_profile}: it sets users and length "
-                f"(the {plan.scenario} scenario's profile does not apply)\n"
+            progress.notice(
+                f"following {plan.own_profile}: it sets users and length "
+                f"(the {plan.scenario} scenario's profile does not apply)"
             )
         summary = _run_engine(
             plan, target, run_dir, skipped, interrupts=interrupts, progress=progress
         )
-    return _finish(plan, summary, run_dir, influxdb)
+    return _finish(plan, summary, run_dir, influxdb, history or HistorySettings(url=None))
 
 
 @contextlib.contextmanager
@@ -192,7 +195,7 @@ def _run_engine(
     return _summarize(run, stats, result, monitor_result, interrupted=interrupts.count > 0)
 
 
-def _not_measured(plan: RunPlan, target: TargetInfo) -> dict[str, str]:
+def _not_measured(plan: RunPlan, target: TargetInfo, progress: Progress) -> dict[str, str]:
     """The presets' defaults this run cannot measure, said in one line before the load starts."""
     missing = missing_sources(
         target.base_url,
@@ -203,9 +206,9 @@ def _not_measured(plan: RunPlan, target: TargetInfo) -> dict[str, str]:
     skipped = not_measured(plan.thresholds, missing)
     if skipped:
         reasons = sorted(set(skipped.values()))
-        sys.stderr.write(
-            f"loadlab: not measured on this target ({'; '.join(reasons)}): "
-            f"{', '.join(skipped)}; they will neither pass nor fail the run\n"
+        progress.notice(
+            f"not measured on this target ({'; '.join(reasons)}): "
+            f"{', '.join(skipped)}; they will neither pass nor fail the run"
         )
     return skipped
 
@@ -281,6 +284,7 @@ def _summarize(
             "engine_requests": result.engine_requests,
             "engine_failures": result.engine_failures,
         },
+        histograms=stats.encoded_histograms(),
     )
 
 
@@ -291,14 +295,24 @@ def _generator_cpu(stats: RunStats, monitored: Measured | None) -> float | None:
 
 
 def _finish(
-    plan: RunPlan, summary: RunSummary, run_dir: Path, influxdb: InfluxTarget | None
+    plan: RunPlan,
+    summary: RunSummary,
+    run_dir: Path,
+    influxdb: InfluxTarget | None,
+    settings: HistorySettings,
 ) -> RunOutcome:
     problem = None  # summary.json first: the json reporter writes it before any other output
+    recorded = RunHistory(plan.results_dir, settings)
     try:
-        write_reports(summary, run_dir, influxdb=influxdb)
-    except ReportError as error:
-        problem = f"{error}; {error.hint}" if error.hint else str(error)
-    history.append(plan.results_dir, summary, run_dir)
+        summary = recorded.judge(summary)  # compared with its baseline before any report
+        try:
+            write_reports(summary, run_dir, influxdb=influxdb)
+        except ReportError as error:
+            problem = f"{error}; {error.hint}" if error.hint else str(error)
+        recorded.record(summary, run_dir)
+    finally:
+        recorded.close()
+    problem = "; ".join(p for p in (problem, *recorded.problems) if p) or None
     written = influxdb.describe() if influxdb is not None and problem is None else None
     return RunOutcome(
         summary=summary, run_dir=run_dir, report_problem=problem, influx_written=written
