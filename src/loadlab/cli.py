@@ -1,4 +1,5 @@
-"""The loadlab command line: `run`, `scenarios`, `report` and `history`.
+"""The loadlab command line: `run`, `scenarios`, `report`; `history`, `compare` and `baseline`
+live in history_cli.py.
 
 One handler at the bottom turns every `LoadlabError` and click usage error into one line on stderr
 and the documented exit code (docs/loadlab.md); `--debug` shows the traceback instead.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from loadlab import history
+from loadlab.baselines import comparison_lines
 from loadlab.errors import (
     EXIT_INTERRUPTED,
     EXIT_TARGET_OR_ENGINE,
@@ -22,6 +24,8 @@ from loadlab.errors import (
     LoadlabError,
     UsageError,
 )
+from loadlab.history_cli import baseline, compare, history_command
+from loadlab.history_config import history_settings
 from loadlab.plan import Options, resolve_plan
 from loadlab.progress import Progress
 from loadlab.reports import InfluxTarget, parse_influx_target, write_reports
@@ -120,6 +124,8 @@ def cli(debug: bool) -> None:
 )
 @click.option("--keep-raw", is_flag=True, hidden=True, help="Keep every raw sample (for tests).")
 @click.option("--no-progress", is_flag=True, help="No live progress lines.")
+@click.option("--label", "labels", multiple=True, help="key=value recorded in the history.")
+@click.option("--history-url", default=None, help="History database (default: [history] url).")
 @_influx_options
 @_CONFIG
 def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) -> int:
@@ -127,9 +133,15 @@ def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) ->
     from loadlab.runner import execute
 
     influxdb = _influx_target(values)
+    labels, history_url = values.pop("labels"), values.pop("history_url")
     options = Options(**{key: value for key, value in values.items() if value is not None})
-    plan = resolve_plan(load_config(config), scenario, options)
-    outcome = execute(plan, Progress(sys.stderr, enabled=not no_progress), influxdb=influxdb)
+    loaded = load_config(config)
+    plan = resolve_plan(loaded, scenario, options)
+    settings = history_settings(loaded.history, url=history_url, labels=labels)
+    history.open_store(plan.results_dir, settings.url).close()  # reachable before the load
+    outcome = execute(
+        plan, Progress(sys.stderr, enabled=not no_progress), influxdb=influxdb, history=settings
+    )
     print_verdict(outcome)
     return outcome.summary.verdict.exit_code
 
@@ -170,28 +182,9 @@ def report(run_dir: Path, **values: Any) -> int:
     return 0
 
 
-@cli.command("history")
-@click.option("--results-dir", type=click.Path(path_type=Path), default=None, help="As for `run`.")
-@click.option("--scenario", default=None, help="Only this scenario.")
-@click.option("-n", "--limit", type=int, default=20, show_default=True, help="Newest runs shown.")
-@_CONFIG
-def history_command(
-    results_dir: Path | None, scenario: str | None, limit: int, config: Path | None
-) -> int:
-    """List past runs, newest last, so a regression stands out."""
-    results_dir = results_dir or Path(load_config(config).results_dir)
-    recorded = history.read(results_dir)
-    entries = [e for e in recorded if scenario is None or e.scenario == scenario]
-    if not recorded:
-        click.echo(f"no runs recorded in {results_dir / history.HISTORY_FILE}")
-        return 0
-    if not entries:
-        known = ", ".join(sorted({e.scenario for e in recorded}))
-        click.echo(f"no runs of scenario {scenario!r} among {len(recorded)} recorded ({known})")
-        return 0
-    for line in history.format_table(entries[-limit:]):
-        click.echo(line)
-    return 0
+cli.add_command(history_command)
+cli.add_command(compare)
+cli.add_command(baseline)
 
 
 def print_verdict(outcome: RunOutcome) -> None:
@@ -207,6 +200,9 @@ def print_verdict(outcome: RunOutcome) -> None:
     )
     for line in threshold_lines(summary.thresholds):
         print(line)
+    if summary.comparison is not None:
+        for line in comparison_lines(summary.comparison):
+            print(line)
     verdict = summary.verdict
     print(f"verdict: {word(verdict.exit_code)} (exit {verdict.exit_code}): {verdict.reason}")
     print(f"results: {outcome.run_dir}")

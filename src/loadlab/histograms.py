@@ -238,6 +238,15 @@ class RunStats:
         )
         return ClientResult(totals, endpoints, errors, self._timeline(), duration_s)
 
+    def encoded_histograms(self) -> dict[str, str]:
+        """Each endpoint's histogram ("METHOD name") and all requests' ("*"), encoded, for the
+        history: percentiles of any set of runs merged stay exact (docs/baselines.md)."""
+        encoded = {
+            f"{m} {n}": cell.histogram.encode().decode() for (m, n), cell in self._endpoints.items()
+        }
+        encoded["*"] = self._total.histogram.encode().decode()
+        return encoded
+
     def load_started_s(self) -> float:
         """Seconds from the start of the clock to the first response (the engine's start-up)."""
         return float(self._first_load or 0)

@@ -1,4 +1,9 @@
-"""The history of runs (`results/history.jsonl`), so a regression shows next to earlier runs."""
+"""The history of runs, so a regression shows next to earlier runs.
+
+Runs are kept in a database (`history_store.py`: `results/history.sqlite`, or PostgreSQL). The
+`results/history.jsonl` that earlier loadlab versions appended to is imported once, line by line
+and without loss, the first time the history of that results folder is opened.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from loadlab.errors import UsageError
+from loadlab.history_store import JSONL_FILE, STORE_FILE, HistoryStore, default_url
 from loadlab.results import RunSummary
 from loadlab.verdict import word
 
-HISTORY_FILE = "history.jsonl"
+HISTORY_FILE = JSONL_FILE  # the file earlier versions wrote; imported once
 
 
 @dataclass(frozen=True)
@@ -45,32 +51,55 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def append(results_dir: Path, summary: RunSummary, run_dir: Path) -> Path:
-    entry = HistoryEntry(
-        run_id=summary.run_id,
-        scenario=summary.scenario,
-        engine=summary.engine,
-        started_at=summary.started_at,
-        requests=summary.totals.requests,
-        rps=round(summary.totals.rps, 3),
-        p95_ms=summary.totals.p95_ms,
-        error_rate_percent=summary.totals.error_rate,
-        exit_code=summary.verdict.exit_code,
-        reason=summary.verdict.reason,
-        run_dir=run_dir.name,
+def open_store(results_dir: Path, url: str | None = None) -> HistoryStore:
+    """The history of `results_dir` (or the database at `url`), with its old history.jsonl
+    imported first if it has one that was not imported yet."""
+    store = HistoryStore(url or default_url(results_dir))
+    jsonl = results_dir / HISTORY_FILE
+    if jsonl.exists() and not store.imported(jsonl):
+        store.import_jsonl(jsonl, read_jsonl(jsonl))
+    return store
+
+
+def has_history(results_dir: Path, url: str | None) -> bool:
+    """False when there is nothing to read, so reading never creates an empty database."""
+    return (
+        url is not None
+        or (results_dir / STORE_FILE).exists()
+        or (results_dir / HISTORY_FILE).exists()
     )
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / HISTORY_FILE
-    with open(path, "a", encoding="utf-8") as file:
-        file.write(json.dumps(entry.__dict__) + "\n")
-    return path
 
 
-def read(results_dir: Path) -> list[HistoryEntry]:
-    """Every entry, oldest first; a damaged line is a usage error naming it (exit 2)."""
-    path = results_dir / HISTORY_FILE
-    if not path.exists():
+def append(results_dir: Path, summary: RunSummary, run_dir: Path, *, url: str | None = None) -> str:
+    """Record the run; returns its id in the history."""
+    store = open_store(results_dir, url)
+    try:
+        return store.record(summary, run_dir.name)
+    finally:
+        store.close()
+
+
+def read(results_dir: Path, url: str | None = None) -> list[HistoryEntry]:
+    """Every run, oldest first; a damaged history.jsonl line is a usage error naming it."""
+    if not has_history(results_dir, url):
         return []
+    store = open_store(results_dir, url)
+    try:
+        return [_from_row(row) for row in store.rows()]
+    finally:
+        store.close()
+
+
+def entries(store: HistoryStore, *, scenario: str | None, limit: int | None) -> list[HistoryEntry]:
+    return [_from_row(row) for row in store.rows(scenario=scenario, limit=limit)]
+
+
+def _from_row(row: dict[str, Any]) -> HistoryEntry:
+    return HistoryEntry(**{f.name: row[f.name] for f in fields(HistoryEntry)})
+
+
+def read_jsonl(path: Path) -> list[tuple[dict[str, Any], str]]:
+    """Every line of an old history.jsonl, checked, with its text; a damaged line is exit 2."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -78,17 +107,17 @@ def read(results_dir: Path) -> list[HistoryEntry]:
             f"{path} is not UTF-8 ({error.reason} at byte {error.start})",
             hint="fix or remove the damaged line",
         ) from None
-    entries = []
+    found = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            entries.append(_entry(json.loads(line)))
+            found.append((_entry(json.loads(line)).__dict__, line))
         except ValueError as error:
             raise UsageError(
                 f"{path} line {number} is damaged: {error}", hint="fix or remove that line"
             ) from None
-    return entries
+    return found
 
 
 def _entry(data: Any) -> HistoryEntry:

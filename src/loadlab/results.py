@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from loadlab.comparison_result import Comparison
+
 SCHEMA_VERSION = 2
 # Version 1 kept error rates as 0..1 (totals, endpoints, the server_error_rate series); version 2
 # has one scale per name, percent 0..100. `from_dict` still reads version 1, converting it.
@@ -149,6 +151,11 @@ class RunSummary:
     loadlab_version: str = ""
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    # `--label key=value` and the git commit; each endpoint's HdrHistogram, encoded, keyed
+    # "METHOD name" ("*" for all requests); the comparison with the baseline (docs/baselines.md).
+    labels: dict[str, str] = field(default_factory=dict)
+    histograms: dict[str, str] = field(default_factory=dict, repr=False)
+    comparison: Comparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -199,6 +206,11 @@ class RunSummary:
             loadlab_version=data.get("loadlab_version", ""),
             schema_version=SCHEMA_VERSION,
             extra=data.get("extra", {}),
+            labels=dict(data.get("labels", {})),
+            histograms=dict(data.get("histograms", {})),
+            comparison=None
+            if data.get("comparison") is None
+            else Comparison.from_dict(data["comparison"]),
         )
 
     @classmethod

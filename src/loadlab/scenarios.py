@@ -69,6 +69,8 @@ class Config:
     k6_script: str
     results_dir: str
     sources: tuple[str, ...]
+    # [history]: url, baseline_runs, regressions; checked by history_config.py
+    history: Mapping[str, Any] = field(default_factory=dict)
 
     def scenario(self, name: str) -> Scenario:
         try:
@@ -123,9 +125,14 @@ class _Layers:
     defaults: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     thresholds_from: dict[str, str] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)
 
     def add(self, source: str, data: dict[str, Any]) -> None:
-        sections = {"defaults": "a table ([defaults])", "scenarios": "tables ([scenarios.NAME])"}
+        sections = {
+            "defaults": "a table ([defaults])",
+            "scenarios": "tables ([scenarios.NAME])",
+            "history": "a table ([history])",
+        }
         for section, kind in sections.items():
             if not isinstance(data.get(section, {}), dict):
                 self.problems.append(f"{source}: {section} must be {kind}")
@@ -139,6 +146,7 @@ class _Layers:
                 self.problems.append(f"{source}: defaults.{key} must be a string")
             else:
                 self.defaults[key] = value
+        self.history.update(data.get("history", {}))
         for name, table in dict(data.get("scenarios", {})).items():
             if not isinstance(table, dict):
                 self.problems.append(f"{source}: scenarios.{name} must be a table")
@@ -180,6 +188,7 @@ def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
         k6_script=defaults["k6_script"],
         results_dir=defaults["results_dir"],
         sources=tuple(source for source, _ in layers),
+        history=MappingProxyType(found.history),
     )
 
 
