@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from loadlab_process import REPO, SUITES, base_env, loadlab_command
 from tiny_target import tiny_target
 
@@ -47,3 +49,19 @@ def test_ctrl_c_is_acknowledged_before_the_verdict(tmp_path: Path) -> None:
     acknowledged = [line for line in stderr.splitlines() if "stopping the engine" in line]
     assert len(acknowledged) == 1
     assert "verdict: INTERRUPTED (exit 4)" in stdout
+
+
+def test_a_successful_influxdb_write_says_where_it_went(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loadlab.cli import print_verdict
+    from loadlab.results import RunSummary
+    from loadlab.runner import RunOutcome
+
+    fixture = Path(__file__).parent / "report_fixtures" / "summary_smoke.json"
+    summary = RunSummary.from_dict(json.loads(fixture.read_text()))
+    where = "http://127.0.0.1:8086 (InfluxDB 2 bucket 'loadlab')"
+    print_verdict(RunOutcome(summary=summary, run_dir=tmp_path, influx_written=where))
+    lines = capsys.readouterr().out.splitlines()
+    assert f"influxdb: results written to {where}" in lines
+    assert not any("thresholds passed" in line and "all 1 " in line for line in lines)
