@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from loadlab.reports.charts import chart_payload
+from loadlab.reports.comparison_section import comparison_view
 from loadlab.reports.formatting import format_number, format_value, limit_text, unit_of
 from loadlab.reports.timeline_table import join_timeline
 from loadlab.results import LatencyStats, RunSummary, ThresholdResult
@@ -65,6 +66,7 @@ def render_html(summary: RunSummary) -> str:
         errors_hidden=errors_hidden,
         facts=_facts(summary),
         data_json=data_json,
+        comparison=comparison_view(summary.comparison),
         uplot_js=(assets / "uPlot.iife.min.js").read_text(encoding="utf-8"),
         uplot_css=(assets / "uPlot.min.css").read_text(encoding="utf-8"),
     )

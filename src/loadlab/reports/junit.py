@@ -3,7 +3,8 @@
 Each threshold is a test case named with the user's words; a failed threshold, or one with no
 data, is a `<failure>` whose message quotes the measured value and the limit. A run that failed
 for a reason no threshold covers (the engine died, the run was interrupted) gets one more case,
-so CI never shows green for a red verdict.
+so CI never shows green for a red verdict. A run compared with a baseline gets one case per
+regression limit (`regression: p95 +10%`), failed when the change regressed (docs/baselines.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from loadlab.baselines import describe_change
+from loadlab.comparison_result import Comparison
 from loadlab.reports.formatting import threshold_message
 from loadlab.results import RunSummary, ThresholdResult
 
@@ -53,6 +56,8 @@ def junit_tree(summary: RunSummary) -> ET.Element:
     failures = 0
     for threshold in summary.thresholds:
         failures += _threshold_case(suite, classname, threshold)
+    if summary.comparison is not None:
+        failures += _regression_cases(suite, classname, summary.comparison)
     if (not summary.verdict.passed and failures == 0) or not summary.thresholds:
         case = ET.SubElement(suite, "testcase", classname=classname, name=RUN_CASE, time="0")
         if not summary.verdict.passed:
@@ -64,8 +69,7 @@ def junit_tree(summary: RunSummary) -> ET.Element:
         element.set("tests", str(tests))
         element.set("failures", str(failures))
         element.set("errors", "0")
-    skipped = sum(t.status == "not_measured" for t in summary.thresholds)
-    suite.set("skipped", str(skipped))
+    suite.set("skipped", str(len(suite.findall("testcase/skipped"))))
     return suites
 
 
@@ -90,3 +94,27 @@ def _threshold_case(suite: ET.Element, classname: str, threshold: ThresholdResul
         else "no samples were measured"
     )
     return 1
+
+
+def _regression_cases(suite: ET.Element, classname: str, comparison: Comparison) -> int:
+    failures = 0
+    against = f"against {', '.join(comparison.baseline_runs)}"
+    for change in comparison.changes:
+        if change.endpoint is not None and not change.judged:
+            continue  # per-endpoint detail of a run-wide limit: in the HTML report, not a case
+        case = ET.SubElement(
+            suite, "testcase", classname=classname, name=f"regression: {change.limit}", time="0"
+        )
+        said = f"{change.verdict}: {describe_change(change)} {against}"
+        if change.verdict == "regressed" and change.judged:
+            ET.SubElement(case, "failure", message=said, type="regressed").text = (
+                change.detail or "the change is beyond the limit and the interval excludes none"
+            )
+            failures += 1
+        elif change.verdict == "inconclusive":
+            ET.SubElement(case, "skipped", message=f"{said} ({change.detail or 'too little data'})")
+        else:
+            ET.SubElement(case, "system-out").text = said + (
+                "" if change.judged else " (not judged)"
+            )
+    return failures

@@ -8,7 +8,9 @@ Measurements (all tagged with run_id, scenario and engine):
 - `loadlab_endpoint`: the final stats of each endpoint, tagged method and name;
 - `loadlab_totals`: the final stats of the run, its verdict and exit code;
 - `loadlab_threshold`: each threshold, tagged with its expression, metric and status;
-- `loadlab_error`: each error group, tagged method, name and message.
+- `loadlab_error`: each error group, tagged method, name and message;
+- `loadlab_regression`: each change against the baseline (docs/baselines.md), tagged with its
+  limit, metric, endpoint and verdict.
 
 Timeline and monitor points carry the wall-clock time of their second; final stats carry the
 run's finish time. Timestamps are in milliseconds (`precision=ms`).
@@ -147,7 +149,36 @@ def summary_lines(summary: RunSummary) -> Iterator[str]:
         tags = {**run, "method": error.method, "name": error.name, "message": error.message}
         fields = {"occurrences": error.occurrences, "message": error.message}
         final.append(line("loadlab_error", tags, fields, finished))
+    final.extend(_regression_lines(summary, run, finished))
     yield from (text for text in final if text is not None)
+
+
+def _regression_lines(
+    summary: RunSummary, run: Mapping[str, str | None], finished: int
+) -> Iterator[str | None]:
+    comparison = summary.comparison
+    if comparison is None:
+        return
+    for change in comparison.changes:
+        tags = {
+            **run,
+            "limit": change.limit,
+            "metric": change.metric,
+            "endpoint": change.endpoint,
+            "verdict": change.verdict,
+        }
+        fields: dict[str, FieldValue] = {
+            "baseline": change.baseline,
+            "current": change.current,
+            "change": change.change,
+            "ci_low": change.ci_low,
+            "ci_high": change.ci_high,
+            "change_unit": change.change_unit,
+            "judged": change.judged,
+            "regressed": change.verdict == "regressed",
+            "baseline_runs": ",".join(comparison.baseline_runs),
+        }
+        yield line("loadlab_regression", tags, fields, finished)
 
 
 def _timeline_lines(
