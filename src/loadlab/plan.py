@@ -196,8 +196,8 @@ def _suite_profile(
     if given:
         problems.append(
             f"{', '.join(given)} cannot apply: {own_profile} sets the load; omit "
-            f"{'it' if len(given) == 1 else 'them'} to follow the suite's shape, or remove the "
-            "shape class to use loadlab's profiles"
+            f"{'it' if len(given) == 1 else 'them'} to follow it, or take it out of the suite "
+            "to use loadlab's profiles"
         )
     return (), 0.0
 

@@ -111,3 +111,33 @@ def test_a_locust_suites_process_exit_code_is_its_verdict_not_an_engine_failure(
         ("environment.process_exit_code == 0", "fail", 3.0)
     ]
     assert "verdict: FAIL (exit 1)" in finished.stdout
+
+
+def test_a_k6_scripts_own_stages_are_followed_with_its_thresholds(tmp_path: Path) -> None:
+    with tiny_target() as target:
+        finished = run_loadlab(
+            ["run", "smoke", "--engine", "k6", "--k6-script", str(SUITES / "stages_k6.js"),
+             "--host", target.url, "--threshold", "requests > 0"],
+            env=base_env(tmp_path),
+            results_dir=tmp_path / "results",
+        )  # fmt: skip
+    assert finished.code == 0, finished.stdout + finished.stderr
+    summary = finished.summary()
+    assert summary["plan"]["profile"] == "the script's own options.stages"
+    assert "following the script's own options.stages" in finished.stderr
+    assert summary["duration_s"] < 30  # the script's 3 s, not the smoke preset's 2 minutes
+    assert 0 < max(p["users"] for p in summary["timeline"]) <= 2  # the script's peak
+    judged = {t["expression"]: (t["source"], t["status"]) for t in summary["thresholds"]}
+    assert judged == {
+        "requests > 0": ("loadlab", "pass"),
+        "checks: rate>0.99": ("k6", "pass"),
+        "http_req_duration: p(95)<5000": ("k6", "pass"),
+    }
+    assert (summary["totals"]["requests"], 0) == engine_totals(finished.run_dir(), "k6")
+
+
+def test_the_seeds_k6_script_is_driven_by_the_presets() -> None:
+    from loadlab.engines.k6 import K6Engine
+
+    repo = Path(__file__).parents[2]
+    assert K6Engine.own_profile(repo / "load_tests" / "k6_script.js") is None

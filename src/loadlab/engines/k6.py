@@ -118,8 +118,16 @@ class K6Engine:
 
     @staticmethod
     def own_profile(script: Path) -> str | None:
-        """None: loadlab's --stage always sets the load (the seed's script reads its stages)."""
-        return None
+        """The script's own top-level `options.stages`, when it has them: loadlab follows them.
+
+        Stages inside `options.scenarios` (the seed's script) are the scenarios' business: loadlab's
+        `--stage` replaces those, as k6 documents, so the presets drive such a script.
+        """
+        try:
+            text = script.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        return "the script's own options.stages" if _OWN_STAGES.search(text) else None
 
     def start(self) -> None:
         binary = find_binary(self.binary, hint=self.install_hint)
@@ -227,6 +235,8 @@ class K6Engine:
         stats.close_settled()
 
 
+# `options = {` then `stages:` before the object's first closing brace: top-level stages only.
+_OWN_STAGES = re.compile(r"\boptions\s*=\s*\{[^}]*?\bstages\s*:", re.DOTALL)
 _K6_THRESHOLD = re.compile(
     r"^\s*(?P<agg>[a-z]+(?:\([\d.]+\))?)\s*(?P<op><=|>=|==|<|>)\s*(?P<limit>\S+)\s*$"
 )
