@@ -5,14 +5,17 @@ Two methods (docs/baselines.md gives their parameters and measured error rates):
 - "windows": a percentile bootstrap (scipy.stats.bootstrap) of the change in a per-second
   statistic (the median of per-second p95s, the mean of per-second request counts, ...) between
   the current run's seconds and the baseline runs' seconds pooled. With two or more baseline
-  runs, the interval is widened by the runs' own spread: a Student-t prediction interval for one
-  more run, added in quadrature, so run-to-run noise on a busy machine is not taken for a change.
+  runs, the interval is widened by the runs' own spread beyond what their seconds explain (the
+  between-run variance: the variance of the runs' statistics less the mean of their bootstrap
+  variances), as a Student-t prediction interval for one more run added in quadrature, so the
+  run-to-run noise of a busy machine is not taken for a change.
 - "runs": one value per run (a whole-run percentile of one endpoint, the memory growth) against
   the baseline runs' values, by that prediction interval alone; it needs two baseline runs.
 
-A change is `regressed` only when its estimate is beyond the limit in the worse direction and its
-interval excludes no change; `improved` likewise the other way; `unchanged` when the whole
-interval lies within the limit; anything else, too little data included, is `inconclusive`.
+A change is `regressed` only when its whole interval lies beyond the limit in the worse
+direction (the change is larger than the limit, with 95 % confidence); `improved` likewise the
+other way; `unchanged` when the whole interval lies within the limit; anything else, too little
+data included, is `inconclusive`.
 """
 
 from __future__ import annotations
@@ -52,15 +55,18 @@ def _change(current: float, baseline: float, relative: bool) -> float:
     return current - baseline
 
 
-def run_spread(values: Sequence[float], reference: float, *, relative: bool) -> float:
-    """Half-width of the prediction interval of one more run, in the change's scale."""
+def run_spread(
+    values: Sequence[float], reference: float, *, relative: bool, within_variance: float = 0.0
+) -> float:
+    """Half-width of the prediction interval of one more run, in the change's scale; the
+    variance the runs' own samples explain (`within_variance`, same scale) is taken out."""
     k = len(values)
     if k < MIN_BASELINE_RUNS_FOR_RUNS:
         return 0.0
     scaled = np.array([_change(v, reference, relative) for v in values], dtype=float)
     if not np.all(np.isfinite(scaled)):
         return math.inf
-    sd = float(np.std(scaled, ddof=1))
+    sd = math.sqrt(max(0.0, float(np.var(scaled, ddof=1)) - within_variance))
     quantile = float(stats.t.ppf(0.5 + CONFIDENCE / 2.0, k - 1))
     return quantile * sd * math.sqrt(1.0 + 1.0 / k)
 
@@ -113,8 +119,10 @@ def windows_estimate(
         low = float(result.confidence_interval.low)
         high = float(result.confidence_interval.high)
     detail = None
-    per_run = [float(reduce(np.asarray(r, dtype=float))) for r in baseline_runs if len(r)]
-    spread = run_spread(per_run, baseline_value, relative=relative)
+    runs = [np.asarray(r, dtype=float) for r in baseline_runs if len(r) >= 2]
+    per_run = [float(reduce(r)) for r in runs]
+    within = _within_variance(runs, reduce, baseline_value, relative) if len(runs) >= 2 else 0.0
+    spread = run_spread(per_run, baseline_value, relative=relative, within_variance=within)
     if spread:
         detail = f"widened by the {len(per_run)} baseline runs' own spread (±{spread:.3g})"
     low = estimate - math.hypot(estimate - low, spread)
@@ -122,6 +130,31 @@ def windows_estimate(
     if not (math.isfinite(low) and math.isfinite(high)):
         return Estimate(estimate, None, None, "the interval is undefined (a baseline of 0)")
     return Estimate(estimate, low, high, detail)
+
+
+def _within_variance(
+    runs: Sequence[Array], reduce: Reducer, reference: float, relative: bool
+) -> float:
+    """The mean bootstrap variance of each run's statistic, in the change's scale."""
+    variances = []
+    for run in runs:
+        if np.ptp(run) == 0:
+            variances.append(0.0)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = stats.bootstrap(
+                (run,),
+                reduce,
+                n_resamples=RESAMPLES // 4,
+                confidence_level=CONFIDENCE,
+                method="percentile",
+                vectorized=True,
+                rng=np.random.default_rng(SEED),
+            )
+        scale = 100.0 / reference if relative else 1.0
+        variances.append(float(result.standard_error * scale) ** 2)
+    return float(np.mean(variances))
 
 
 def runs_estimate(
@@ -156,11 +189,10 @@ def classify(estimate: Estimate, *, amount: float, worse_when: str) -> ChangeVer
     if estimate.change is None or estimate.ci_low is None or estimate.ci_high is None:
         return "inconclusive"
     sign = 1.0 if worse_when == "higher" else -1.0
-    change = sign * estimate.change
     low, high = sorted((sign * estimate.ci_low, sign * estimate.ci_high))
-    if change > amount and low > 0:
+    if low > amount:
         return "regressed"
-    if change < -amount and high < 0:
+    if high < -amount:
         return "improved"
     if low > -amount and high < amount:
         return "unchanged"

@@ -1,5 +1,7 @@
 """Headline metrics across the last runs of a scenario, with change points found by `ruptures`
-(PELT, least-squares cost, on the series scaled by its median absolute deviation)."""
+(PELT with the least-absolute-deviation cost, segments of at least 3 runs, on the series scaled
+by its run-to-run noise: the median absolute difference of neighbours), so one odd run is an
+outlier and a lasting step is a change point."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import ruptures
 HEADLINE = {"p50_ms": "p50 ms", "p95_ms": "p95 ms", "p99_ms": "p99 ms", "rps": "req/s",
             "error_rate": "errors %"}  # fmt: skip
 MIN_POINTS = 4  # fewer runs than this show no change points
-MIN_SEGMENT = 2  # runs: one odd run is an outlier, not a new level
+MIN_SEGMENT = 3  # runs: one odd run is an outlier, not a new level
 PENALTY_PER_LOG_N = 3.0  # BIC-like: a change point must buy this much cost per log(runs)
 
 
@@ -42,12 +44,13 @@ def change_points(values: Sequence[float | None]) -> tuple[int, ...]:
     if len(known) < MIN_POINTS:
         return ()
     signal = np.array([v for _, v in known])
-    median = float(np.median(signal))
-    scale = float(np.median(np.abs(signal - median))) * 1.4826
-    if scale == 0:
-        scale = float(np.std(signal)) or 1.0
-    scaled = ((signal - median) / scale).reshape(-1, 1)
-    algorithm = ruptures.Pelt(model="l2", min_size=MIN_SEGMENT, jump=1).fit(scaled)
+    # The noise of one run against the next, robust to the steps themselves (a Gaussian's sigma
+    # is 1.4826 MAD; a difference of two has sqrt(2) sigma).
+    noise = 1.4826 * float(np.median(np.abs(np.diff(signal)))) / math.sqrt(2.0)
+    if noise == 0:
+        noise = float(np.std(signal)) or 1.0
+    scaled = ((signal - float(np.median(signal))) / noise).reshape(-1, 1)
+    algorithm = ruptures.Pelt(model="l1", min_size=MIN_SEGMENT, jump=1).fit(scaled)
     breaks = algorithm.predict(pen=PENALTY_PER_LOG_N * math.log(len(known)))
     return tuple(known[b][0] for b in breaks if b < len(known))
 
