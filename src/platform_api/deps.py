@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -59,37 +60,32 @@ def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session, made on the event loop (a session does no I/O until its first
-    query). The route ends it with `run_in_session`; the exit only closes what a cancelled or
-    failed request left open."""
-    session = _new_session(request, write=request.method in WRITE_METHODS)
-    try:
+    """The request's session: a write session for POST, PUT, PATCH and DELETE."""
+    async with _session(request, write=request.method in WRITE_METHODS) as session:
         yield session
-        if session.in_transaction():
-            raise RuntimeError("a route must reach the database through run_in_session")
-    finally:
-        await _close(request, session)
 
 
 async def get_read_session(request: Request) -> AsyncIterator[Session]:
     """A read session whatever the method: for a POST that writes nothing (heavy work), so that
     it never queues for, nor holds, SQLite's write lock."""
-    session = _new_session(request, write=False)
+    async with _session(request, write=False) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _session(request: Request, *, write: bool) -> AsyncIterator[Session]:
+    """Made on the event loop (a session does no I/O until its first query). The route ends it
+    with `run_in_session`; the exit only closes what a cancelled or failed request left open."""
+    database = get_database(request)
+    session = (database.write_sessions if write else database.read_sessions)()
+    session.info[SESSION_BUDGETS] = _budgets(request)
+    session.info[IS_WRITE] = write
     try:
         yield session
         if session.in_transaction():
             raise RuntimeError("a route must reach the database through run_in_session")
     finally:
         await _close(request, session)
-
-
-def _new_session(request: Request, *, write: bool) -> Session:
-    database = get_database(request)
-    session = (database.write_sessions if write else database.read_sessions)()
-    budgets = _budgets(request)
-    session.info[SESSION_BUDGETS] = budgets
-    session.info[IS_WRITE] = write
-    return session
 
 
 async def _close(request: Request, session: Session) -> None:
