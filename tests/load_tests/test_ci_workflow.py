@@ -45,6 +45,10 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
         pytest.param("platform-api serve", id="starts-platform"),
         pytest.param("k6 run --out json=results.json k6_script.js", id="runs-load-test"),
         pytest.param("actions/upload-artifact@v4", id="uploads-results"),
+        pytest.param("uses: actions/cache/restore@v4", id="restores-history"),
+        pytest.param("uses: actions/cache/save@v4", id="saves-history"),
+        pytest.param("key: loadlab-history-${{ github.ref_name }}-", id="history-per-branch"),
+        pytest.param("loadlab run smoke --engine k6 --host", id="compares-with-history"),
     ],
 )
 def test_workflow_does_what_the_seed_shows(expected: str) -> None:
