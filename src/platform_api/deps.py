@@ -35,11 +35,15 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # (on the shared 2 cores, reads fell from ~810 req/s with 1 client to ~460 with 32 clients on the
 # default 40 threads; ~640 on these 8).
 DB_THREADS = 8
+# The heavy routes' database work (dataset searches of up to PLATFORM_HEAVY_TIMEOUT_S) has its
+# own threads: on the shared 8 a few slow searches stalled every request behind them.
+HEAVY_DB_THREADS = 8
 # Closing a session that a cancelled request left open has threads of its own, so it can never
 # wait behind the requests that wait for the connection it holds.
 EXIT_THREADS = 20
 SESSION_BUDGETS = "platform_session_budgets"
 IS_WRITE = "platform_is_write"
+THREADS = "platform_threads"
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -65,21 +69,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
-async def get_read_session(request: Request) -> AsyncIterator[Session]:
-    """A read session whatever the method: for a POST that writes nothing (heavy work), so that
-    it never queues for, nor holds, SQLite's write lock."""
-    async with _session(request, write=False) as session:
+async def get_heavy_session(request: Request) -> AsyncIterator[Session]:
+    """For the heavy routes, which write nothing: a read session whatever the method (a POST
+    never queues for, nor holds, SQLite's write lock), whose hops take threads of their own, so
+    that searches running for seconds never hold the threads every other request needs."""
+    async with _session(request, write=False, heavy=True) as session:
         yield session
 
 
 @asynccontextmanager
-async def _session(request: Request, *, write: bool) -> AsyncIterator[Session]:
+async def _session(request: Request, *, write: bool, heavy: bool = False) -> AsyncIterator[Session]:
     """Made on the event loop (a session does no I/O until its first query). The route ends it
     with `run_in_session`; the exit only closes what a cancelled or failed request left open."""
     database = get_database(request)
     session = (database.write_sessions if write else database.read_sessions)()
-    session.info[SESSION_BUDGETS] = _budgets(request)
+    budgets = _budgets(request)
+    session.info[SESSION_BUDGETS] = budgets
     session.info[IS_WRITE] = write
+    session.info[THREADS] = budgets.heavy if heavy else budgets.db
     try:
         yield session
         if session.in_transaction():
@@ -110,6 +117,7 @@ class SessionBudgets:
     """
 
     db: anyio.CapacityLimiter  # the database hops
+    heavy: anyio.CapacityLimiter  # the heavy routes' database hops (searches on a time budget)
     exit: anyio.CapacityLimiter  # closing what a cancelled request left open
     write_gate: anyio.Lock | None  # SQLite only: one writer transaction at a time per process
     # SQLite only: the gate holder's own thread, so that it never queues for one behind the
@@ -122,6 +130,7 @@ class SessionBudgets:
         sqlite = settings.is_sqlite
         return cls(
             db=anyio.CapacityLimiter(DB_THREADS),
+            heavy=anyio.CapacityLimiter(HEAVY_DB_THREADS),
             exit=anyio.CapacityLimiter(EXIT_THREADS),
             write_gate=anyio.Lock() if sqlite else None,
             write_thread=anyio.CapacityLimiter(1) if sqlite else None,
@@ -157,7 +166,7 @@ async def run_in_session(
     if gate is None:
         # Once started, the thread runs to its end even if the client goes away: the
         # transaction is always ended.
-        return await anyio.to_thread.run_sync(call_and_end, limiter=budgets.db)
+        return await anyio.to_thread.run_sync(call_and_end, limiter=session.info[THREADS])
     try:
         with anyio.fail_after(budgets.write_wait_s):
             await gate.acquire()  # a cancelled acquire never keeps the lock
@@ -181,7 +190,7 @@ def _connect(request: Request, session: Session) -> None:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+HeavySession = Annotated[Session, Depends(get_heavy_session, scope="function")]
 
 
 async def current_user(request: Request, response: Response) -> User:

@@ -1,6 +1,6 @@
-"""Heavy routes (any authenticated user): the database part through `run_in_session` on a read
-session, then the CPU work in the heavy process pool (platform_api.heavy.pool), waited on from a
-thread of the default pool with no transaction open."""
+"""Heavy routes (any authenticated user): the database part through `run_in_session` on a heavy
+session (a read session on threads of its own), then the CPU work in the heavy process pool
+(platform_api.heavy.pool), waited on from a thread of the default pool with no transaction open."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from platform_api.deps import (
     Context,
     CurrentUser,
     DbSession,
-    ReadSession,
+    HeavySession,
     current_user,
     get_settings,
     run_in_session,
@@ -71,7 +71,7 @@ async def generate_project(
     *,
     workspace_id: str,
     body: ProjectGenerate,
-    session: ReadSession,
+    session: HeavySession,
     ctx: Context,
     budget: RequestBudget,
     pool: Workers,
@@ -115,7 +115,7 @@ async def dataset_page(
 async def search_dataset(
     *,
     dataset_id: str,
-    session: DbSession,
+    session: HeavySession,
     budget: RequestBudget,
     page: Annotated[PageParams, Depends(dataset_page)],
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
@@ -147,7 +147,7 @@ async def list_samples(session: DbSession, user: CurrentUser) -> SampleList:
 @router.post("/analysis/codebase", responses={404: {}, 413: {}, **POOLED})
 async def analyse_codebase(
     body: AnalysisRequest,
-    session: ReadSession,
+    session: HeavySession,
     user: CurrentUser,
     budget: RequestBudget,
     pool: Workers,
