@@ -18,11 +18,15 @@ from typing import Any
 
 import httpx
 import pytest
+from history_fixtures import synthetic_run
 from websockets.sync.client import ClientConnection, connect
 
+from loadlab.comparison import RunData, compare
+from loadlab.regressions import parse_limits
 from loadlab.reports import HtmlReporter
 from loadlab.reports.charts import CHARTS
 from loadlab.results import ErrorGroup, MonitorData, RunSummary
+from loadlab.trends import trend
 from process_harness import started
 from waiting import wait_for
 
@@ -42,6 +46,7 @@ class DevTools:
         self.socket = socket
         self.ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
+        self.answers: dict[str, Any] = {}
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         call_id = next(self.ids)
@@ -128,8 +133,11 @@ def browser() -> Iterator[str]:
         yield wait_for(page_socket, 30, "a page target")
 
 
-def _open_report(browser: str, html: Path, screenshot: Path) -> tuple[DevTools, dict[str, Any]]:
-    """Load the report, wait for the charts, measure them and save a full-page screenshot."""
+def _open_report(
+    browser: str, html: Path, screenshot: Path, queries: dict[str, str] | None = None
+) -> tuple[DevTools, dict[str, Any]]:
+    """Load the report, wait for the charts, measure them and save a full-page screenshot;
+    the answers to `queries` (name -> JavaScript) are kept in `tools.answers`."""
     with connect(browser, max_size=64 * 1024 * 1024) as socket:
         tools = DevTools(socket)
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -162,6 +170,7 @@ def _open_report(browser: str, html: Path, screenshot: Path) -> tuple[DevTools, 
                   inked: inked};
         })"""
         charts = {c["id"]: c for c in wait_for(lambda: tools.evaluate(measure), 10, "charts")}
+        tools.answers = {name: tools.evaluate(js) for name, js in (queries or {}).items()}
         shot = tools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
         tools.drain()
@@ -260,3 +269,66 @@ def test_a_run_without_data_renders_without_errors(browser: str, tmp_path: Path)
     assert tools.errors() == []
     assert charts
     assert all(chart["empty"] for chart in charts.values())
+
+
+def _compared(factor: float) -> RunSummary:
+    """A run compared with three seeded baseline runs, with a trend that steps up at its end."""
+    baseline = [synthetic_run(f"base-{n}", seed=n) for n in range(3)]
+    current = synthetic_run("current", seed=10, factor=factor)
+    found = compare(
+        RunData.from_summary(current),
+        [RunData.from_summary(run) for run in baseline],
+        parse_limits(["p50 +10%", "p95 +10%", "throughput -5%"]),
+        judged=True,
+        baseline_kind="default",
+    )
+    trend_rows = [
+        {
+            "run_id": run.run_id,
+            "started_at": run.started_at,
+            "totals": dataclasses.asdict(run.totals),
+        }
+        for run in [*baseline, *baseline, current, current, current]
+    ]
+    found.series["trend"] = trend(trend_rows).to_dict()
+    return dataclasses.replace(current, comparison=found)
+
+
+def test_comparison_section_draws_overlay_trend_and_coloured_changes(
+    browser: str, tmp_path: Path
+) -> None:
+    summary = _compared(1.5)
+    [html] = HtmlReporter().write(summary, tmp_path)
+
+    queries = {
+        "drawn": "document.body.getAttribute('data-comparison-charts-drawn')",
+        "colours": """Array.from(document.querySelectorAll('#changes tr.change')).map(
+            function (row) {
+              return [row.dataset.verdict, getComputedStyle(row.cells[0]).backgroundColor];
+            })""",
+    }
+    tools, charts = _open_report(browser, html, tmp_path / "comparison.png", queries)
+
+    assert tools.errors() == []
+    assert tools.answers["drawn"] == "3"
+    for chart_id in ("compare-latency", "compare-rps", "trend"):
+        assert charts[chart_id]["width"] > 200, chart_id
+        assert charts[chart_id]["inked"] > 500, chart_id
+    colours = tools.answers["colours"]
+    by_verdict: dict[str, set[str]] = {verdict: set() for verdict, _ in colours}
+    for verdict, colour in colours:
+        by_verdict[verdict].add(colour)
+    assert "regressed" in by_verdict
+    regressed_colour = by_verdict["regressed"]
+    assert len(regressed_colour) == 1
+    for verdict, seen in by_verdict.items():
+        if verdict != "regressed":
+            assert seen.isdisjoint(regressed_colour), verdict
+    text = html.read_text()
+    assert text.index('id="verdict"') < text.index('id="comparison"') < text.index("Over time")
+    assert "base-0, base-1, base-2" in text
+
+
+def test_a_run_without_baseline_has_no_comparison_section(tmp_path: Path) -> None:
+    [html] = HtmlReporter().write(_summary(), tmp_path)
+    assert 'id="comparison"' not in html.read_text()
