@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from loadlab_process import REPO, SUITES, base_env, loadlab_command
+from loadlab_process import SUITES, base_env, start_loadlab
 from tiny_target import tiny_target
 
 from loadlab.histograms import LiveView
 from loadlab.progress import format_line
+from waiting import wait_for
 
 
 def test_progress_never_counts_past_the_plan() -> None:
@@ -23,32 +22,22 @@ def test_progress_never_counts_past_the_plan() -> None:
 
 
 def test_ctrl_c_is_acknowledged_before_the_verdict(tmp_path: Path) -> None:
-    with tiny_target() as target:
-        process = subprocess.Popen(
-            [*loadlab_command(), "run", "smoke", "--engine", "k6", "--k6-script",
-             str(SUITES / "paced_k6.js"), "--users", "1", "--spawn-rate", "1", "--run-time",
-             "60s", "--host", target.url, "--results-dir", str(tmp_path), "--no-progress"],
+    with (
+        tiny_target() as target,
+        start_loadlab(
+            ["run", "smoke", "--engine", "k6", "--k6-script", str(SUITES / "paced_k6.js"),
+             "--users", "1", "--spawn-rate", "1", "--run-time", "60s", "--host", target.url],
             env=base_env(tmp_path),
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while not target.arrivals and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert target.arrivals, "the run never produced load"
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    assert process.returncode == 4, stderr
-    acknowledged = [line for line in stderr.splitlines() if "stopping the engine" in line]
+            results_dir=tmp_path / "results",
+        ) as running,
+    ):  # fmt: skip
+        wait_for(lambda: target.arrivals, 60, "the run to produce load")
+        running.process.signal(signal.SIGINT)
+        finished = running.finish()
+    assert finished.code == 4, finished.stderr
+    acknowledged = [line for line in finished.stderr.splitlines() if "stopping the engine" in line]
     assert len(acknowledged) == 1
-    assert "verdict: INTERRUPTED (exit 4)" in stdout
+    assert "verdict: INTERRUPTED (exit 4)" in finished.stdout
 
 
 def test_a_successful_influxdb_write_says_where_it_went(
