@@ -20,6 +20,7 @@ from dataclasses import dataclass
 MAX_TEMPLATE_CHARS = 500
 # Characters of a regex that no route template holds: a value with them is an old-style pattern.
 REGEX_CHARS = frozenset("^$()[]|+?\\")
+_MARKS = frozenset("{}*")
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,15 @@ class RouteTemplate:
         if not text.startswith("/"):
             raise ValueError("a route template starts with / (e.g. /api/v1/workspaces/*)")
         parts = text[1:].split("/")
-        prefix = parts[-1] == "*"
+        if parts == [""]:
+            parts = []
+        prefix = bool(parts) and parts[-1] == "*"
         if prefix:
             parts = parts[:-1]
-            if parts == [""]:
-                parts = []
         segments: list[str | None] = []
         for part in parts:
-            if part.startswith("{") and part.endswith("}") and len(part) > 2:
+            name = part[1:-1]
+            if part.startswith("{") and part.endswith("}") and name and not _MARKS & set(name):
                 segments.append(None)
             elif "{" in part or "}" in part or "*" in part:
                 raise ValueError(
@@ -72,6 +74,12 @@ class RouteTemplate:
             (part != "" if expected is None else part == expected)
             for expected, part in zip(self.segments, parts, strict=False)
         )
+
+
+_SEGMENT = r"(?:\{[^/{}*^$()\[\]|+?\\]+\}|[^/{}*^$()\[\]|+?\\]*)"
+# The same grammar as `RouteTemplate.parse`, for the OpenAPI schema only (clients and schemathesis
+# read it); the check itself is `parse`, whose errors say what is wrong.
+SCHEMA_PATTERN = rf"^/(?:{_SEGMENT}/)*(?:{_SEGMENT}|\*)$"
 
 
 def route_template(value: str | None) -> str | None:

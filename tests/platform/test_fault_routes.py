@@ -30,9 +30,11 @@ MATCHES = [
     ("/api/v1/workspaces/*", "/api/v1/workspaces/ab12/documents", True),
     ("/api/v1/workspaces/*", "/api/v1/workspacesx", False),
     ("/*", "/health", True),
+    ("/", "/", True),
+    ("/", "/health", False),
     ("/api/v1/{any}/*", EVIL_PATH, False),
 ]
-REFUSED = ["(a+)+$", "^/api/v1/auth/me$", "api/v1", "/a/*/b", "/a{b}", "/" + "a" * 500]
+REFUSED = ["(a+)+$", "^/api/v1/auth/me$", "api/v1", "/a/*/b", "/a{b}", "/{a*}", "/" + "a" * 500]
 
 
 @pytest.mark.parametrize(("template", "path", "expected"), MATCHES, ids=lambda v: str(v))
@@ -43,7 +45,15 @@ def test_a_template_matches_whole_segments(template: str, path: str, expected: b
 @pytest.mark.parametrize(
     "text",
     REFUSED,
-    ids=["backtracking", "anchored-regex", "relative", "inner-star", "partial-name", "too-long"],
+    ids=[
+        "backtracking",
+        "anchored-regex",
+        "relative",
+        "inner-star",
+        "partial-name",
+        "star-in-name",
+        "too-long",
+    ],
 )
 def test_what_is_not_a_template_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="route template"):

@@ -17,7 +17,7 @@ from pydantic import (
 
 from platform_api.accounts.schemas import Email, Role
 from platform_api.json_types import JsonInt
-from platform_api.route_template import route_template
+from platform_api.route_template import MAX_TEMPLATE_CHARS, SCHEMA_PATTERN, route_template
 
 GroupBy = Literal["workspace", "user", "day"]
 ISO_DATE_PREFIX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -134,7 +134,11 @@ class FaultSettingsBody(BaseModel):
     error_rate: float = Field(0.0, ge=0, le=1)
     leak_bytes_per_request: JsonInt = Field(0, ge=0, le=100 * 1024 * 1024)
     cpu_ms_per_request: float = Field(0.0, ge=0, le=10_000)
-    route_pattern: Annotated[str | None, AfterValidator(route_template)] = None
+    route_pattern: Annotated[
+        str | None,
+        AfterValidator(route_template),
+        Field(json_schema_extra={"pattern": SCHEMA_PATTERN, "maxLength": MAX_TEMPLATE_CHARS}),
+    ] = None
 
 
 class TestRunDeleted(BaseModel):
