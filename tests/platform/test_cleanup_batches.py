@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from test_cleanup import NONE_LEFT, create_run_data, tagged_rows
+from run_data import NONE_LEFT, create_run_data, tagged_rows
 
 from platform_accounts import Account, register
 from platform_server import running_platform
