@@ -24,10 +24,10 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from loadlab.comparison_result import ChangeVerdict
 
@@ -49,6 +49,14 @@ class Estimate:
     detail: str | None = None  # why there is no estimate, or how it was widened
 
 
+def _scipy_stats() -> Any:
+    """scipy.stats, imported when a comparison first needs it: it takes a second to import,
+    which every other loadlab command would pay at start-up."""
+    from scipy import stats
+
+    return stats
+
+
 def _change(current: float, baseline: float, relative: bool) -> float:
     if relative:
         return math.nan if baseline == 0 else (current / baseline - 1.0) * 100.0
@@ -67,7 +75,7 @@ def run_spread(
     if not np.all(np.isfinite(scaled)):
         return math.inf
     sd = math.sqrt(max(0.0, float(np.var(scaled, ddof=1)) - within_variance))
-    quantile = float(stats.t.ppf(0.5 + CONFIDENCE / 2.0, k - 1))
+    quantile = float(_scipy_stats().t.ppf(0.5 + CONFIDENCE / 2.0, k - 1))
     return quantile * sd * math.sqrt(1.0 + 1.0 / k)
 
 
@@ -107,7 +115,7 @@ def windows_estimate(
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # degenerate resamples: the interval says enough
-            result = stats.bootstrap(
+            result = _scipy_stats().bootstrap(
                 (cur, base),
                 statistic,
                 n_resamples=RESAMPLES,
@@ -143,7 +151,7 @@ def _within_variance(
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = stats.bootstrap(
+            result = _scipy_stats().bootstrap(
                 (run,),
                 reduce,
                 n_resamples=RESAMPLES // 4,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import ruptures
 
 # The headline metrics: the name in the totals, and how a person reads it.
 HEADLINE = {"p50_ms": "p50 ms", "p95_ms": "p95 ms", "p99_ms": "p99 ms", "rps": "req/s",
@@ -50,6 +49,8 @@ def change_points(values: Sequence[float | None]) -> tuple[int, ...]:
     if noise == 0:
         noise = float(np.std(signal)) or 1.0
     scaled = ((signal - float(np.median(signal))) / noise).reshape(-1, 1)
+    import ruptures  # imported when a trend is asked for: not at every command's start-up
+
     algorithm = ruptures.Pelt(model="l1", min_size=MIN_SEGMENT, jump=1).fit(scaled)
     breaks = algorithm.predict(pen=PENALTY_PER_LOG_N * math.log(len(known)))
     return tuple(known[b][0] for b in breaks if b < len(known))
