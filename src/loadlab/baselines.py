@@ -50,17 +50,19 @@ def compare_run(
 
 
 def describe_change(change: Change) -> str:
-    """e.g. "p95 +52.1% [+31.0, +70.4] (limit p95 +10%)"."""
-    if change.change is None:
-        return f"{change.metric} ? (limit {change.limit})"
-    low, high = change.ci_low, change.ci_high
-    interval = (
-        "" if low is None or high is None else f" [{_amount(low, change)}, {_amount(high, change)}]"
-    )
+    """e.g. "p95 +52.1% [+31.0%, +70.4%] (limit p95 +10%)"."""
     where = f"[{change.endpoint}]" if change.endpoint else ""
-    return (
-        f"{change.metric}{where} {_amount(change.change, change)}{interval} (limit {change.limit})"
-    )
+    return f"{change.metric}{where} {change_text(change)} (limit {change.limit})"
+
+
+def change_text(change: Change) -> str:
+    """The change and its interval, e.g. "+52.1% [+31.0%, +70.4%]"; "?" without an estimate."""
+    if change.change is None:
+        return "?"
+    low, high = change.ci_low, change.ci_high
+    if low is None or high is None:
+        return _amount(change.change, change)
+    return f"{_amount(change.change, change)} [{_amount(low, change)}, {_amount(high, change)}]"
 
 
 def _amount(value: float, change: Change) -> str:

@@ -327,6 +327,8 @@ def test_comparison_section_draws_overlay_trend_and_coloured_changes(
     text = html.read_text()
     assert text.index('id="verdict"') < text.index('id="comparison"') < text.index("Over time")
     assert "base-0, base-1, base-2" in text
+    changes = text[text.index('id="changes"') : text.index("</table>", text.index('id="changes"'))]
+    assert "] +" not in changes  # the change column holds the change, not the endpoint's name
 
 
 def test_a_run_without_baseline_has_no_comparison_section(tmp_path: Path) -> None:

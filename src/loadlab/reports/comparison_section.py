@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from loadlab.baselines import describe_change
+from loadlab.baselines import change_text
 from loadlab.comparison_result import Comparison
 from loadlab.reports.formatting import format_value
 
@@ -27,9 +27,7 @@ def comparison_view(comparison: Comparison | None) -> dict[str, Any] | None:
                 "endpoint": change.endpoint or "all requests",
                 "baseline": _value(change.baseline, change.unit),
                 "current": _value(change.current, change.unit),
-                "change": describe_change(change).split(" (limit")[0].split(" ", 1)[-1]
-                if change.change is not None
-                else _NONE,
+                "change": _NONE if change.change is None else change_text(change),
                 "verdict": change.verdict,
                 "judged": change.judged,
                 "detail": change.detail,
