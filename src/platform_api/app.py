@@ -28,6 +28,7 @@ from platform_api.telemetry import Telemetry
 from platform_api.worker import ExecutionWorker
 from platform_api.workflows import routes as workflows_routes
 from platform_api.workspaces import routes as workspaces_routes
+from platform_api.write_queue import WriteQueue
 
 ROUTERS = (
     health_routes.router,
@@ -56,7 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter = _rate_limiter(settings)
         app.state.database = database
         app.state.limiter = limiter
-        app.state.session_budgets = SessionBudgets.create(settings)
+        writes = WriteQueue(wait_s=settings.write_wait_s) if settings.is_sqlite else None
+        if writes is not None:
+            writes.start()
+        app.state.session_budgets = SessionBudgets.create(writes)
         app.state.started_at = time.time()
         app.state.search_cache = SearchCache(ttl_s=settings.cache_ttl_s)
         app.state.process = _measured_process()
@@ -75,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker.stop()
             telemetry.stop_sampling()
             limiter.close()
+            if writes is not None:
+                writes.close()
             database.dispose()
 
     app = FastAPI(

@@ -120,9 +120,9 @@ def _serialize_writers(engine: Engine, timeout_s: float) -> None:
     """Queue this process's writers on a Python lock before `BEGIN IMMEDIATE`.
 
     A waiting writer then wakes the moment the lock is released, where SQLite's busy handler
-    polls with sleeps of up to 100 ms. Requests meet one another earlier, at the write gate on
-    the event loop (platform_api.deps), so what waits here is at most one request and the
-    execution worker's threads; a writer that waits past `timeout_s` fails with "database is
+    polls with sleeps of up to 100 ms. Requests meet one another earlier, in the write queue
+    (platform_api.write_queue), so what waits here is at most one request and the execution
+    worker's threads; a writer that waits past `timeout_s` fails with "database is
     locked", which the app answers 503 with Retry-After. A connection keeps the lock until it
     goes back to the pool, so a session that commits and writes again does not queue behind
     itself; a failed or invalidated connection gives it back too. Other processes

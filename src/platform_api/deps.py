@@ -7,6 +7,13 @@ SQLite's write lock) is ever held while the request waits for another thread.
 
 Dependencies that do no I/O are `async def`: FastAPI runs every plain `def` dependency in the
 thread pool, and each such hop costs more than the work itself (see docs/benchmarks.md).
+
+A read authenticates in its route's hop: the `Context` dependency only reads the key from the
+header (401 on the event loop when there is none), and `run_in_session` looks the caller up in the
+route's own session, in the same thread-pool hop and transaction, before the service runs. So an
+authenticated read is one hop and one session, and a disabled account still fails on its very
+next request (no cache). A write authenticates in a hop of its own before its session is used, so
+that a bad key never queues for SQLite's write queue nor lengthens the transaction of its turn.
 """
 
 from __future__ import annotations
@@ -24,11 +31,12 @@ from sqlalchemy.orm import Session
 
 from platform_api.context import RequestContext
 from platform_api.db import Database
-from platform_api.errors import DatabaseBusy, Forbidden, RateLimited, Unauthorized
+from platform_api.errors import Forbidden, RateLimited, Unauthorized
 from platform_api.models import User
 from platform_api.ratelimit import Decision, RateLimiter
 from platform_api.settings import Settings
 from platform_api.telemetry import Telemetry
+from platform_api.write_queue import WriteQueue
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Few threads for the short database hops: with the GIL, more runnable threads only add hand-offs
@@ -44,6 +52,8 @@ EXIT_THREADS = 20
 SESSION_BUDGETS = "platform_session_budgets"
 IS_WRITE = "platform_is_write"
 THREADS = "platform_threads"
+REQUEST = "platform_request"
+PENDING = "platform_pending_caller"  # request.state: a read's caller, not yet looked up
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -87,10 +97,13 @@ async def _session(request: Request, *, write: bool, heavy: bool = False) -> Asy
     session.info[SESSION_BUDGETS] = budgets
     session.info[IS_WRITE] = write
     session.info[THREADS] = budgets.heavy if heavy else budgets.db
+    session.info[REQUEST] = request
     try:
         yield session
         if session.in_transaction():
             raise RuntimeError("a route must reach the database through run_in_session")
+        if getattr(request.state, PENDING, None) is not None:
+            raise RuntimeError("a read with a Context must authenticate through run_in_session")
     finally:
         await _close(request, session)
 
@@ -107,34 +120,27 @@ async def _close(request: Request, session: Session) -> None:
 
 @dataclass(frozen=True)
 class SessionBudgets:
-    """The app's thread budgets and SQLite's write gate, made by its lifespan (on the event loop).
+    """The app's thread budgets and SQLite's write queue, made by its lifespan.
 
-    The gate is why 60 simultaneous writers cannot deadlock SQLite: a writer waits for it on the
-    event loop, holding no thread, and takes a thread only once it may write. Its transaction
-    then starts, runs and commits in that one thread (`run_in_session`), so the holder of the
-    write lock never waits for a thread that the lock's waiters hold (the deadlock at 41
-    writers: each waited in one of AnyIO's 40 threads while the holder's response needed a 41st).
+    The queue is why 60 simultaneous writers cannot deadlock SQLite: a writer waits in it on the
+    event loop, holding no thread, and its transaction then starts, runs and commits on the
+    queue's one thread (`run_in_session`), which goes on to the next writer by itself: the holder
+    of the write lock never waits for a thread that the lock's waiters hold (the deadlock at 41
+    writers), nor for the event loop (seconds of 503s under 500 users, platform_api.write_queue).
     """
 
     db: anyio.CapacityLimiter  # the database hops
     heavy: anyio.CapacityLimiter  # the heavy routes' database hops (searches on a time budget)
     exit: anyio.CapacityLimiter  # closing what a cancelled request left open
-    write_gate: anyio.Lock | None  # SQLite only: one writer transaction at a time per process
-    # SQLite only: the gate holder's own thread, so that it never queues for one behind the
-    # reads while every other writer waits for it (under 500 users that queue was seconds long).
-    write_thread: anyio.CapacityLimiter | None
-    write_wait_s: float  # how long a writer waits for the gate before 503
+    writes: WriteQueue | None  # SQLite only: one writer transaction at a time per process
 
     @classmethod
-    def create(cls, settings: Settings) -> SessionBudgets:
-        sqlite = settings.is_sqlite
+    def create(cls, writes: WriteQueue | None) -> SessionBudgets:
         return cls(
             db=anyio.CapacityLimiter(DB_THREADS),
             heavy=anyio.CapacityLimiter(HEAVY_DB_THREADS),
             exit=anyio.CapacityLimiter(EXIT_THREADS),
-            write_gate=anyio.Lock() if sqlite else None,
-            write_thread=anyio.CapacityLimiter(1) if sqlite else None,
-            write_wait_s=settings.write_wait_s,
+            writes=writes,
         )
 
 
@@ -150,32 +156,40 @@ async def run_in_session(
     end the request's transaction in that same hop (commit on success, roll back on error).
     Returned ORM objects stay loaded (`expire_on_commit=False`).
 
-    On SQLite a write session first waits for the write gate, up to `write_wait_s`, and a writer
-    that does not get it in time is answered 503 with Retry-After (`DatabaseBusy`)."""
+    On SQLite a write session runs on the write queue's thread instead, after the writers before
+    it; one that has not started within `write_wait_s` is answered 503 with Retry-After
+    (`DatabaseBusy`)."""
+
+    request: Request = session.info[REQUEST]
+    pending: _PendingCaller | None = getattr(request.state, PENDING, None)
+    setattr(request.state, PENDING, None)
+    decision: list[Decision] = []
 
     def call_and_end() -> T:
         try:
+            if pending is not None:  # the caller, in this session and this hop
+                user, hit = _identify(request, session, pending.key)
+                pending.context.identify(user_id=user.id, role=user.role)
+                decision.append(hit)
             result = func(*args, **kwargs)
             session.commit()
             return result
         finally:
             session.close()
 
+    def answer(result: T) -> T:
+        if pending is not None:
+            pending.response.headers.update(decision[0].headers())
+            request.state.user_id = pending.context.user_id
+        return result
+
     budgets: SessionBudgets = session.info[SESSION_BUDGETS]
-    gate = budgets.write_gate if session.info[IS_WRITE] else None
-    if gate is None:
+    writes = budgets.writes if session.info[IS_WRITE] else None
+    if writes is None:
         # Once started, the thread runs to its end even if the client goes away: the
         # transaction is always ended.
-        return await anyio.to_thread.run_sync(call_and_end, limiter=session.info[THREADS])
-    try:
-        with anyio.fail_after(budgets.write_wait_s):
-            await gate.acquire()  # a cancelled acquire never keeps the lock
-    except TimeoutError:
-        raise DatabaseBusy() from None
-    try:
-        return await anyio.to_thread.run_sync(call_and_end, limiter=budgets.write_thread)
-    finally:
-        gate.release()
+        return answer(await anyio.to_thread.run_sync(call_and_end, limiter=session.info[THREADS]))
+    return answer(await writes.run(call_and_end))
 
 
 def _connect(request: Request, session: Session) -> None:
@@ -193,20 +207,24 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 HeavySession = Annotated[Session, Depends(get_heavy_session, scope="function")]
 
 
-async def current_user(request: Request, response: Response) -> User:
+def _bearer_key(request: Request) -> str:
+    """The key in the Authorization header; 401 on the event loop when there is none."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized()
+    return key.strip()
+
+
+async def current_user(request: Request, response: Response) -> User:
+    """The caller, looked up in a hop of its own (routes without a database session of their own,
+    admin routes, writes). A read with a `Context` is authenticated in its route's hop instead."""
     user, decision = await anyio.to_thread.run_sync(
-        _authenticate, request, key.strip(), limiter=_budgets(request).db
+        _authenticate, request, _bearer_key(request), limiter=_budgets(request).db
     )
-    if not decision.allowed:
-        raise RateLimited(
-            "Too many requests; retry after the delay given", headers=decision.headers()
-        )
     response.headers.update(decision.headers())
     request.state.user_id = user.id
+    request.state.platform_user = user
     return user
 
 
@@ -216,9 +234,15 @@ def _authenticate(request: Request, key: str) -> tuple[User, Decision]:
     # wait for a connection can never starve the ones that hold one (a deadlock, then 503s, as
     # soon as concurrency exceeded threads plus connections).
     with get_database(request).read_sessions() as session:
-        _connect(request, session)
-        user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(key)))
+        result = _identify(request, session, key)
         session.commit()
+    return result
+
+
+def _identify(request: Request, session: Session, key: str) -> tuple[User, Decision]:
+    """The caller of `key` and its rate-limit decision (in the caller's thread-pool hop)."""
+    _connect(request, session)
+    user = session.scalar(select(User).where(User.api_key_hash == hash_api_key(key)))
     if user is None or user.disabled:
         raise Unauthorized("The API key is not valid or its account is disabled")
     settings = get_settings(request)
@@ -226,6 +250,10 @@ def _authenticate(request: Request, key: str) -> tuple[User, Decision]:
     decision = limiter.hit(  # Redis, when configured: I/O, so here and not on the event loop
         f"key:{user.id}", rate_per_s=settings.rate_limit_per_s, burst=settings.rate_limit_burst
     )
+    if not decision.allowed:
+        raise RateLimited(
+            "Too many requests; retry after the delay given", headers=decision.headers()
+        )
     return user, decision
 
 
@@ -250,8 +278,24 @@ def _context(request: Request, user: User | None) -> RequestContext:
     )
 
 
-async def request_context(request: Request, user: CurrentUser) -> RequestContext:
-    return _context(request, user)
+@dataclass(frozen=True)
+class _PendingCaller:
+    """A read's caller, to be authenticated by `run_in_session` in the route's hop."""
+
+    key: str
+    context: RequestContext
+    response: Response
+
+
+async def request_context(request: Request, response: Response) -> RequestContext:
+    user: User | None = getattr(request.state, "platform_user", None)
+    if user is None and request.method in WRITE_METHODS:
+        user = await current_user(request, response)
+    if user is not None:  # already authenticated (a write, or `require_admin` before this)
+        return _context(request, user)
+    context = _context(request, None)
+    setattr(request.state, PENDING, _PendingCaller(_bearer_key(request), context, response))
+    return context
 
 
 Context = Annotated[RequestContext, Depends(request_context)]
