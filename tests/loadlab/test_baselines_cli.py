@@ -17,6 +17,7 @@ from loadlab_process import REPO, SCHEMA, loadlab_command
 from loadlab.history_config import history_settings
 from loadlab.history_store import HistoryStore, default_url
 from loadlab.reports import write_reports
+from loadlab.reports.line_protocol import summary_lines
 from loadlab.results import RunSummary
 from loadlab.run_history import RunHistory
 from process_harness import Finished, run
@@ -167,6 +168,10 @@ def test_a_judged_regression_fails_the_run_in_every_report(tmp_path: Path) -> No
     html = (run_dir / "report.html").read_text()
     assert 'id="changes"' in html
     assert html.count('data-verdict="regressed"') >= 2
+    points = [p for p in summary_lines(summary) if p.startswith("loadlab_regression,")]
+    assert summary.comparison is not None
+    assert len(points) == len(summary.comparison.changes)
+    assert any("limit=p95\\ +10%" in p and "verdict=regressed" in p for p in points), points
 
 
 def test_a_run_without_a_baseline_is_recorded_uncompared(tmp_path: Path) -> None:
