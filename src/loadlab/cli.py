@@ -138,7 +138,11 @@ def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) ->
     loaded = load_config(config)
     plan = resolve_plan(loaded, scenario, options)
     settings = history_settings(loaded.history, url=history_url, labels=labels)
-    history.open_store(plan.results_dir, settings.url).close()  # reachable before the load
+    store = history.open_store(plan.results_dir, settings.url)
+    try:
+        store.check()  # an unreachable history is found before the load, not after it
+    finally:
+        store.close()
     outcome = execute(
         plan, Progress(sys.stderr, enabled=not no_progress), influxdb=influxdb, history=settings
     )

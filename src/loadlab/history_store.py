@@ -149,6 +149,14 @@ def _sqlite_locking(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _unreachable(url: str, error: SQLAlchemyError) -> UsageError:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return UsageError(
+        f"history {describe(url)}: {reason[0] if reason else type(error).__name__}",
+        hint="check the history database ([history] url or --history-url)",
+    )
+
+
 class HistoryStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -156,6 +164,11 @@ class HistoryStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def check(self) -> None:
+        """Connect and create the tables now, so an unreachable history is found before a run."""
+        with self._write():
+            pass
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -166,9 +179,7 @@ class HistoryStore:
                 metadata.create_all(connection, checkfirst=True)
                 yield connection
         except (OperationalError, IntegrityError) as error:
-            raise UsageError(
-                f"history {describe(self.url)}: {error.orig}", hint="check the history database"
-            ) from None
+            raise _unreachable(self.url, error) from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -176,9 +187,7 @@ class HistoryStore:
             with self._engine.connect() as connection:
                 yield connection
         except OperationalError as error:
-            raise UsageError(
-                f"history {describe(self.url)}: {error.orig}", hint="check the history database"
-            ) from None
+            raise _unreachable(self.url, error) from None
 
     def _has_tables(self, connection: Connection) -> bool:
         return bool(connection.dialect.has_table(connection, runs.name))

@@ -60,6 +60,9 @@ class RunHistory:
             self._store.close()
 
     def _problem(self, what: str, error: Exception) -> None:
-        where = describe(self.settings.url or default_url(self._results_dir))
-        text = error.one_line() if isinstance(error, LoadlabError) else str(error).splitlines()[0]
-        self.problems.append(f"the run was not {what} in the history {where}: {text}")
+        if isinstance(error, LoadlabError):
+            text = error.one_line()
+        else:
+            where = describe(self.settings.url or default_url(self._results_dir))
+            text = f"history {where}: {(str(error).splitlines() or [type(error).__name__])[0]}"
+        self.problems.append(f"the run was not {what} in the history: {text}")

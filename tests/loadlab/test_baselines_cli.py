@@ -112,6 +112,13 @@ def test_baseline_set_show_clear(tmp_path: Path) -> None:
         pytest.param(
             ["history", "--history-url", "mysql://x/y"], LIMITS, "neither sqlite", id="bad-url"
         ),
+        pytest.param(
+            ["run", "smoke", "--history-url", "postgresql://nobody@127.0.0.1:1/x"],
+            LIMITS,
+            "connection failed",
+            id="run-with-unreachable-history-stops-before-load",
+        ),
+        pytest.param(["run", "smoke", "--label", "nokey"], LIMITS, "bad label", id="label"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
