@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         heavy_pool = HeavyPool(settings.heavy_processes)
         heavy_pool.start()
         app.state.heavy_pool = heavy_pool
+        switch_interval_s = sys.getswitchinterval()
+        if settings.gil_switch_interval_ms:
+            sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
         try:
             yield
         finally:
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if writes is not None:
                 writes.close()
             database.dispose()
+            sys.setswitchinterval(switch_interval_s)
 
     app = FastAPI(
         title="The platform",

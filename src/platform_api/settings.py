@@ -54,9 +54,16 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(25, ge=0, le=500)
     db_pool_timeout_s: float = Field(3.0, gt=0, le=60)
     sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600)
-    # How long a write request waits for SQLite's write lock in this process before it is
-    # answered 503 with Retry-After (platform_api.deps.SessionBudgets).
-    write_wait_s: float = Field(5.0, gt=0, le=600)
+    # How long a write request waits for its turn at SQLite's writer in this process before it is
+    # answered 503 with Retry-After (platform_api.write_queue). Long enough for the queue to absorb
+    # a burst (the seed's stress profile starts 50 users a second, each of them signing up and
+    # creating a workspace at once: 5 s refused hundreds of them), shorter than clients' usual 30 s.
+    write_wait_s: float = Field(20.0, gt=0, le=600)
+    # The interpreter's GIL switch interval while the app runs (`sys.setswitchinterval`; Python's
+    # default is 5 ms). A database call gives the GIL up and then waits up to this long to get it
+    # back from a busy event loop, so at 5 ms SQLite's one writer thread managed ~25 short write
+    # transactions a second under the seed's stress profile; 0 keeps the interpreter's value.
+    gil_switch_interval_ms: float = Field(1.0, ge=0, le=100)
     migrate_on_startup: bool = True
 
     # Requests
