@@ -45,8 +45,7 @@ def compare_run(
     rows = store.rows(scenario=current.scenario, limit=TREND_RUNS)
     rows = [r for r in rows if r["engine"] == current.engine and r["run_id"] != current.run_id]
     now = {"run_id": current.run_id, "started_at": current.started_at, "totals": current.totals}
-    found.series["trend"] = trend([*rows, now]).to_dict()
-    return found
+    return replace(found, series={**found.series, "trend": trend([*rows, now]).to_dict()})
 
 
 def describe_change(change: Change) -> str:
