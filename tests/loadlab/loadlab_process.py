@@ -127,6 +127,18 @@ def exact_percentile(values: list[float], percentile: float) -> float:
     return ordered[max(0, math.ceil(percentile / 100 * len(ordered) - 1e-9) - 1)]
 
 
+# The embedded platform's heavy endpoints run in its request threads instead of a worker process:
+# no suite here calls them, and a pool process costs each run's start-up half its CPU. The pool is
+# tested in tests/platform/test_heavy.py.
+EMBEDDED_PLATFORM = {"PLATFORM_HEAVY_PROCESSES": "0"}
+
+
 def base_env(cache_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
-    return {**env, "XDG_CACHE_HOME": str(cache_dir), "LOADLAB_SEED_SIZE": "small", **extra}
+    return {
+        **env,
+        **EMBEDDED_PLATFORM,
+        "XDG_CACHE_HOME": str(cache_dir),
+        "LOADLAB_SEED_SIZE": "small",
+        **extra,
+    }

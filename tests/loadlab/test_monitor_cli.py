@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from loadlab_process import Finished, run_loadlab
+from loadlab_process import EMBEDDED_PLATFORM, Finished, run_loadlab
 from monitor_expectations import PLATFORM_SERIES
 
 from platform_server import free_port, postgres_database, running_platform
@@ -29,7 +29,7 @@ def loadlab_run(
 ) -> tuple[Finished, dict[str, Any], Path]:
     finished = run_loadlab(
         ["run", "smoke", "-t", run_time, "-u", "4", "-r", "4", "--seed-size", "small", *args],
-        env={**os.environ, "LOAD_TEST_THINK_SCALE": "0.1", **(env or {})},
+        env={**os.environ, **EMBEDDED_PLATFORM, "LOAD_TEST_THINK_SCALE": "0.1", **(env or {})},
         results_dir=tmp_path / "results",
         timeout_s=180,
     )

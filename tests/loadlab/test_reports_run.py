@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-from loadlab_process import run_loadlab, start_loadlab
+from loadlab_process import EMBEDDED_PLATFORM, run_loadlab, start_loadlab
 
 from loadlab.reports.csv_tables import TIMELINE_FILE, stats_file_name
 from loadlab.reports.html import HTML_FILE
@@ -70,7 +70,9 @@ def _assert_every_report(run_dir: Path) -> RunSummary:
 
 def test_short_run_writes_every_output_and_report_renders_them_again(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    run = run_loadlab([*RUN_ARGS, "-t", "3s"], env=dict(os.environ), results_dir=results)
+    run = run_loadlab(
+        [*RUN_ARGS, "-t", "3s"], env={**os.environ, **EMBEDDED_PLATFORM}, results_dir=results
+    )
     run_dir = _only_run_dir(results)
     summary = _assert_every_report(run_dir)
     assert run.code == summary.verdict.exit_code, run.stderr
@@ -109,7 +111,9 @@ def test_report_of_a_folder_without_summary_is_one_clear_line(tmp_path: Path) ->
 
 def test_interrupted_run_still_gets_its_reports(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    with start_loadlab([*RUN_ARGS, "-t", "60s"], env=dict(os.environ), results_dir=results) as run:
+    with start_loadlab(
+        [*RUN_ARGS, "-t", "60s"], env={**os.environ, **EMBEDDED_PLATFORM}, results_dir=results
+    ) as run:
         wait_for(
             lambda: any(p.stat().st_size > 0 for p in results.glob("*/locust_loadlab.jsonl")),
             90,
