@@ -6,28 +6,16 @@ the suite declares (its shape, its thresholds), not on how many requests a busy 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from loadlab_process import SUITES, base_env, engine_totals, run_loadlab
 from tiny_target import tiny_target
 
-EXAMPLES = SUITES / "locust_examples"
-
-
-def _short_stages(tmp_path: Path) -> Path:
-    """Locust's examples/custom_shape/stages.py, its 240 s cut to 6 s and its users to a tenth."""
-    text = (EXAMPLES / "stages.py").read_text()
-    durations = iter(range(1, 7))
-    text = re.sub(r'"duration": \d+', lambda _: f'"duration": {next(durations)}', text)
-    text = re.sub(r'"users": (\d+)', lambda m: f'"users": {max(1, int(m.group(1)) // 10)}', text)
-    path = tmp_path / "stages.py"
-    path.write_text(text)
-    return path
+STAGES_SHAPE = SUITES / "locust_styles" / "stages_shape.py"  # 6 s of stages, 10 users at the peak
 
 
 def test_a_locustfile_with_its_own_shape_is_followed(tmp_path: Path) -> None:
-    suite = _short_stages(tmp_path)
+    suite = STAGES_SHAPE
     with tiny_target() as target:
         finished = run_loadlab(
             ["run", "smoke", "--engine", "locust", "--locustfile", str(suite), "--workers", "1",
@@ -56,7 +44,7 @@ def test_a_profile_option_with_a_suite_shape_is_refused_before_anything_starts(
     tmp_path: Path,
 ) -> None:
     finished = run_loadlab(
-        ["run", "smoke", "--locustfile", str(EXAMPLES / "stages.py"), "--run-time", "20s",
+        ["run", "smoke", "--locustfile", str(STAGES_SHAPE), "--run-time", "20s",
          "--host", "http://127.0.0.1:9"],
         env=base_env(tmp_path),
         results_dir=tmp_path / "results",
