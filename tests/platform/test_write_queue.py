@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from platform_api.errors import DatabaseBusy
+from platform_api.settings import Settings
 from platform_api.write_queue import WriteQueue
 from waiting import wait_for
 
@@ -134,3 +135,8 @@ def test_a_write_whose_request_went_away_is_skipped(writes: WriteQueue) -> None:
     finally:
         release.set()
     assert ran == ["after"]
+
+
+def test_a_writer_waits_up_to_20_s_by_default() -> None:
+    """Long enough to absorb the seed's spawn burst of sign-ups, under clients' usual 30 s."""
+    assert Settings().write_wait_s == 20.0
