@@ -131,6 +131,16 @@ def _platform_env(
     }
 
 
+def _prepare(workdir: Path, database_url: str | None, seed_size: str | None) -> tuple[str, str]:
+    """The database (a fresh SQLite file in `workdir` unless given, seeded when asked) and a new
+    admin key, for a platform about to start."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    database_url = database_url or f"sqlite:///{workdir / 'platform.db'}"
+    if seed_size:
+        seed(database_url, seed_size)
+    return database_url, "admin-" + secrets.token_hex(16)
+
+
 class _ThreadServer(uvicorn.Server):
     def install_signal_handlers(self) -> None:
         """The test process keeps its own signal handlers."""
@@ -145,11 +155,7 @@ def serving_platform(
     seed_size: str | None = None,
 ) -> Iterator[PlatformServer]:
     """`create_app(Settings(...))` on uvicorn in a thread, on a port bound before it starts."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    database_url = database_url or f"sqlite:///{workdir / 'platform.db'}"
-    if seed_size:
-        seed(database_url, seed_size)
-    admin_key = "admin-" + secrets.token_hex(16)
+    database_url, admin_key = _prepare(workdir, database_url, seed_size)
     # Settings read PLATFORM_* variables once, when they are made: these, and none of the test
     # process's own.
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
@@ -188,11 +194,7 @@ def running_platform(
     ready_timeout_s: float = 60,
 ) -> Iterator[PlatformServer]:
     """`platform-api serve` as a real process, its log in `workdir`."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    database_url = database_url or f"sqlite:///{workdir / 'platform.db'}"
-    if seed_size:
-        seed(database_url, seed_size)
-    admin_key = "admin-" + secrets.token_hex(16)
+    database_url, admin_key = _prepare(workdir, database_url, seed_size)
     log_path = workdir / "platform.log"
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")},

@@ -7,31 +7,15 @@ in batches of short transactions, retries a busy batch, and says when it is not 
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from database_locks import sqlite_write_lock
 from run_data import NONE_LEFT, create_run_data, tagged_rows
 
 from platform_accounts import Account, register
 from platform_server import running_platform
-
-
-@contextmanager
-def sqlite_write_lock(database_url: str) -> Iterator[None]:
-    """SQLite's write lock, held from another connection (as a busy second process would)."""
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            connection.execute("ROLLBACK")
-    finally:
-        connection.close()
 
 
 def test_one_row_per_batch_still_deletes_the_whole_run(tmp_path: Path) -> None:

@@ -9,16 +9,15 @@ lock is busy for too long; nothing else is allowed. The statuses are asserted, n
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from database_locks import sqlite_write_lock
 
 from platform_accounts import Account, register
 from platform_server import PlatformServer, running_platform
@@ -116,22 +115,8 @@ def test_a_writer_refused_in_time_gets_503_with_retry_after(tmp_path: Path) -> N
         httpx.Client(base_url=server.base_url, timeout=60) as http,
     ):
         member = register(http)
-        with _sqlite_write_lock(server.database_url):
+        with sqlite_write_lock(server.database_url):
             refused = member.post("/api/v1/workspaces", json={"name": "late"})
         assert refused.status_code == 503, refused.text
         assert refused.headers["retry-after"] == "1"
         assert member.post("/api/v1/workspaces", json={"name": "later"}).status_code == 201
-
-
-@contextmanager
-def _sqlite_write_lock(database_url: str) -> Iterator[None]:
-    """Hold SQLite's write lock from another connection, as a second server process would."""
-    connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            connection.execute("ROLLBACK")
-    finally:
-        connection.close()
