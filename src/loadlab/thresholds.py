@@ -129,6 +129,13 @@ def evaluate(
 
 
 def _skipped(threshold: Threshold, why: str) -> ThresholdResult:
+    return _result(threshold, None, "not_measured", why)
+
+
+def _result(
+    threshold: Threshold, measured: float | None, status: ThresholdStatus, detail: str | None
+) -> ThresholdResult:
+    """The threshold as the user wrote it, with what was measured and how it was judged."""
     return ThresholdResult(
         expression=threshold.expression,
         metric=threshold.metric,
@@ -136,9 +143,9 @@ def _skipped(threshold: Threshold, why: str) -> ThresholdResult:
         operator=threshold.operator,
         limit=threshold.limit,
         unit=threshold.unit,
-        measured=None,
-        status="not_measured",
-        detail=why,
+        measured=measured,
+        status=status,
+        detail=detail,
     )
 
 
@@ -154,17 +161,7 @@ def _judge(threshold: Threshold, measured: Measured) -> ThresholdResult:
         detail = (
             detail or f"limit {threshold.operator} {format_value(threshold.limit, threshold.unit)}"
         )
-    return ThresholdResult(
-        expression=threshold.expression,
-        metric=threshold.metric,
-        endpoint=threshold.endpoint,
-        operator=threshold.operator,
-        limit=threshold.limit,
-        unit=threshold.unit,
-        measured=measured.value,
-        status=status,
-        detail=detail,
-    )
+    return _result(threshold, measured.value, status, detail)
 
 
 def _measure(
