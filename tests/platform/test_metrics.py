@@ -50,13 +50,15 @@ def value(
 
 
 def wait_for_metric(
-    http: httpx.Client, condition: Callable[[dict[str, list[tuple[dict[str, str], float]]]], bool]
+    http: httpx.Client,
+    condition: Callable[[dict[str, list[tuple[dict[str, str], float]]]], bool],
+    timeout_s: float = 15,
 ) -> dict[str, list[tuple[dict[str, str], float]]]:
     def shown() -> dict[str, list[tuple[dict[str, str], float]]] | None:
         samples = scrape(http)
         return samples if condition(samples) else None
 
-    return wait_for(shown, 15, "the metrics to show the expected figures")
+    return wait_for(shown, timeout_s, "the metrics to show the expected figures")
 
 
 def test_every_documented_series_is_exposed(client: httpx.Client, member: Account) -> None:
@@ -81,7 +83,10 @@ def test_routes_are_labelled_by_template(client: httpx.Client, member: Account) 
 
 
 def test_queue_depth_follows_the_executions(client: httpx.Client, member: Account) -> None:
-    _, workflow_id = new_workflow(member, [{"type": "sleep", "name": "nap", "seconds": 1}])
+    # The nap outlasts the three submissions and the scrapes by far, even on a busy machine: with
+    # a 1 s nap the first execution could end before the third was queued, and the "two running,
+    # one waiting" state never existed.
+    _, workflow_id = new_workflow(member, [{"type": "sleep", "name": "nap", "seconds": 5}])
     for _ in range(3):
         run(member, workflow_id)
     # Two worker threads: two running, one waiting.
@@ -93,7 +98,9 @@ def test_queue_depth_follows_the_executions(client: httpx.Client, member: Accoun
         ),
     )
     wait_for_metric(
-        client, lambda s: value(s, "platform_execution_queue_depth", status="running") == 0
+        client,
+        lambda s: value(s, "platform_execution_queue_depth", status="running") == 0,
+        timeout_s=40,
     )
 
 
