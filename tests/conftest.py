@@ -6,6 +6,7 @@
   check that no process it started outlives the tests: one that does fails the run.
 - loadlab's embedded platform copies one cached seeded database: every test process shares one
   cache, built once under loadlab's own file lock.
+- The programs the tests start can be interrupted (SIGINT), however the suite itself was started.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Generator
@@ -38,6 +40,12 @@ _skips: collections.Counter[str] = collections.Counter()
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ["XDG_CACHE_HOME"] = str(SHARED_CACHE)
+    # A shell without job control starts background commands (`make test &`, some CI runners)
+    # with SIGINT ignored, and an ignored signal stays ignored in every child: the servers the
+    # tests stop with SIGINT would then wait out each grace period. A handled signal is reset to
+    # its default in a child, so handling it here gives every child Python's own Ctrl-C.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     config.stash[_children_before] = {p.pid for p in _children()}

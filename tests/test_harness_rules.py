@@ -4,6 +4,7 @@ session of its own, with a copy of the real conftest, in a subprocess."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,3 +77,35 @@ def test_an_orphan_is_caught_too(session: Session) -> None:
     result = session(source)
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*processes left behind*", "*sleep(121)*"])
+
+
+INTERRUPTIBLE = """
+import signal, subprocess, sys
+
+def ignored(pid):
+    with open(f"/proc/{pid}/status") as status:
+        mask = next(line for line in status if line.startswith("SigIgn:")).split()[1]
+    return int(mask, 16) & (1 << (signal.SIGINT - 1)) != 0
+
+def test_a_child_can_be_interrupted():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not ignored(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_children_can_be_interrupted_when_the_suite_was_started_ignoring_sigint(
+    session: Session,
+) -> None:
+    """`make test &` in a shell without job control starts pytest with SIGINT ignored; without the
+    conftest's fix every server a test stops with SIGINT would wait out its grace period."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the inner session
+    try:
+        result = session(INTERRUPTIBLE)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    result.assert_outcomes(passed=1)
