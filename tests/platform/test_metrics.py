@@ -149,6 +149,8 @@ def test_several_workers_report_one_sum(tmp_path: Path) -> None:
         running_platform(tmp_path, workers=2) as server,
         httpx.Client(base_url=server.base_url, timeout=10, headers={"Connection": "close"}) as http,
     ):
+        # The server is ready when one worker answers; the second may still be starting.
+        wait_for_metric(http, lambda s: value(s, "platform_db_pool_size") == 40)
         # A new connection each time, so that both workers serve some of the requests.
         for _ in range(25):
             assert http.get("/health").status_code == 200
