@@ -121,12 +121,19 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Heavy work in the request's thread unless a test asks for the pool (tests/platform/test_heavy.py
+# does): each pool process imports the platform anew, which cost the suite a CPU-minute of
+# start-ups for tests that never call a heavy endpoint. The HTTP contract is the same either way.
+NO_POOL = {"PLATFORM_HEAVY_PROCESSES": "0"}
+
+
 def _platform_env(
     database_url: str, admin_key: str, env: Mapping[str, str] | None
 ) -> dict[str, str]:
     return {
         "PLATFORM_DATABASE_URL": database_url,
         "PLATFORM_ADMIN_API_KEY": admin_key,
+        **NO_POOL,
         **(env or {}),
     }
 

@@ -27,6 +27,8 @@ from platform_backends import BACKENDS, start
 from platform_server import PlatformServer, require_postgres, running_platform, stop
 from waiting import wait_for
 
+# The platform's default: one pool process (the other test platforms run heavy work inline).
+POOL = {"PLATFORM_HEAVY_PROCESSES": "1"}
 TEMPLATES = ["fastapi-service", "python-library", "cli-tool"]
 TINY_CODEBASE = {
     "app/a.py": (
@@ -87,7 +89,7 @@ def server(
     """Overrides conftest's server: these endpoints need the seeded dataset and samples."""
     with ExitStack() as stack:
         workdir = tmp_path_factory.mktemp(f"heavy-{request.param}")
-        yield start(stack, workdir, request.param, seed_size="small")
+        yield start(stack, workdir, request.param, seed_size="small", env=POOL)
 
 
 def zip_archive(files: dict[str, str]) -> bytes:
@@ -285,7 +287,7 @@ def test_bad_analysis_requests(member: Account, body: dict[str, object], status:
 
 def test_past_the_budget_is_504(tmp_path: Path) -> None:
     """Its own SQLite server: the budget is read at startup (one code path on both databases)."""
-    env = {"PLATFORM_HEAVY_TIMEOUT_S": "0.05"}
+    env = {**POOL, "PLATFORM_HEAVY_TIMEOUT_S": "0.05"}
     with (
         running_platform(tmp_path, env=env, seed_size="small") as tight,
         httpx.Client(base_url=tight.base_url, timeout=30) as http,
@@ -443,7 +445,7 @@ def test_shutdown_leaves_no_pool_process_behind(tmp_path: Path) -> None:
 
 def test_a_runaway_task_is_504_then_the_pool_is_replaced(tmp_path: Path) -> None:
     """Past budget and grace, the pool's process is terminated and the next request succeeds."""
-    env = {"PLATFORM_HEAVY_TIMEOUT_S": "0.25", "PLATFORM_LOG_LEVEL": "debug"}
+    env = {**POOL, "PLATFORM_HEAVY_TIMEOUT_S": "0.25", "PLATFORM_LOG_LEVEL": "debug"}
     with (
         running_platform(tmp_path, env=env) as platform,
         httpx.Client(base_url=platform.base_url, timeout=30) as http,
@@ -471,7 +473,7 @@ def test_a_runaway_task_is_504_then_the_pool_is_replaced(tmp_path: Path) -> None
 def test_a_dead_worker_process_is_replaced(tmp_path: Path) -> None:
     """A pool process killed from outside (the OOM killer, say) costs no request an error."""
     with (
-        running_platform(tmp_path, env={"PLATFORM_LOG_LEVEL": "debug"}) as platform,
+        running_platform(tmp_path, env={**POOL, "PLATFORM_LOG_LEVEL": "debug"}) as platform,
         httpx.Client(base_url=platform.base_url, timeout=30) as http,
     ):
         (worker,) = spawned_workers(platform)
