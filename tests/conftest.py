@@ -56,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
 _children_before = pytest.StashKey[set[int]]()
 
 
+@pytest.hookimpl(optionalhook=True)  # without xdist (-p no:xdist) pytest knows no such hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """Two test processes per core (PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set)."""
     if (given := os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "")).isdigit():
