@@ -13,7 +13,7 @@ Counts how many were flagged `regressed` (goal: none of the unchanged, all of th
 
     .venv/bin/python benchmarks/bench_baselines.py compare-time [--runs 1000]
     .venv/bin/python benchmarks/bench_baselines.py error-rates [--unchanged 10] [--slowed 10]
-        [--run-time 30s] [--users 5] [--engine k6]
+        [--run-time 30s] [--users 5] [--engine k6] [--think-scale 1]
 
 Writes Markdown to stdout (copied into docs/benchmarks.md); exits 1 if a goal is missed.
 """
@@ -170,6 +170,7 @@ def error_rates(options: argparse.Namespace) -> bool:
         (Path(tmp) / "loadlab.toml").write_text(f"[history]\nregressions = {json.dumps(LIMITS)}\n")
         url = default_url(Path(tmp) / "history")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORM_")}
+        env["LOAD_TEST_THINK_SCALE"] = str(options.think_scale)
         args = ["--engine", options.engine, "--users", str(options.users), "--spawn-rate",
                 str(options.users), "--run-time", options.run_time,
                 "--config", str(Path(tmp) / "loadlab.toml")]  # fmt: skip
@@ -218,6 +219,9 @@ def main() -> None:
     rates.add_argument("--run-time", default="30s")
     rates.add_argument("--users", type=int, default=5)
     rates.add_argument("--engine", default="k6")
+    # The suites' think times scaled (LOAD_TEST_THINK_SCALE): 0.1 gives each user ten times the
+    # requests, so each second's percentiles rest on more samples.
+    rates.add_argument("--think-scale", type=float, default=1.0)
     options = parser.parse_args()
     ok = compare_time(options.runs) if options.command == "compare-time" else error_rates(options)
     sys.exit(0 if ok else 1)
