@@ -52,6 +52,15 @@ def ensure_admin(database: Database, api_key: str | None) -> None:
     """Create or update the admin account whose key is PLATFORM_ADMIN_API_KEY (dev and CI)."""
     if not api_key:
         return
+    try:
+        _ensure_admin(database, api_key)
+    except IntegrityError:
+        # Workers started together (`--workers N`) each make the admin: the one that lost the race
+        # between its read and its insert updates the row the winner made instead of failing.
+        _ensure_admin(database, api_key)
+
+
+def _ensure_admin(database: Database, api_key: str) -> None:
     with database.transaction() as session:
         admin = session.scalar(select(User).where(User.email == ADMIN_EMAIL))
         if admin is None:
