@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from platform_server import NO_POOL
 from process_harness import TestProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,10 +128,10 @@ def exact_percentile(values: list[float], percentile: float) -> float:
     return ordered[max(0, math.ceil(percentile / 100 * len(ordered) - 1e-9) - 1)]
 
 
-# The embedded platform's heavy endpoints run in its request threads instead of a worker process:
-# no suite here calls them, and a pool process costs each run's start-up half its CPU. The pool is
-# tested in tests/platform/test_heavy.py.
-EMBEDDED_PLATFORM = {"PLATFORM_HEAVY_PROCESSES": "0"}
+# The embedded platform runs heavy work inline, as every test platform does (platform_server's
+# NO_POOL): no suite here calls the heavy endpoints, and a pool process costs each run's start-up
+# half its CPU.
+EMBEDDED_PLATFORM = NO_POOL
 
 
 def base_env(cache_dir: Path, **extra: str) -> dict[str, str]:
