@@ -51,6 +51,7 @@ QUERY_BUCKETS_S = (
 )  # fmt: skip
 BUSY_WAIT_THRESHOLD_S = 0.001
 SQLITE_WRITE_BEGIN = "BEGIN IMMEDIATE"
+BUSY_WAITING = "platform_busy_waiting"
 SAMPLE_INTERVAL_S = 1.0
 KNOWN_CACHES = ("search",)
 QUEUE_STATES = ("queued", "running")
@@ -112,6 +113,12 @@ class Telemetry:
             f"{BUSY_WAIT_THRESHOLD_S * 1000:g} ms for the lock",
             registry=r,
         )
+        self.busy_waiting = Gauge(
+            "platform_db_busy_waiting",
+            "SQLite write transactions waiting now, in BEGIN IMMEDIATE, for the write lock",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.cache_hits = Counter("platform_cache_hits", "Cache hits", ["cache"], registry=r)
         self.cache_misses = Counter("platform_cache_misses", "Cache misses", ["cache"], registry=r)
         for cache in KNOWN_CACHES:
@@ -140,10 +147,18 @@ class Telemetry:
         self._pool = engine
         histogram = self.query_duration
         busy_waits = self.busy_waits
+        busy_waiting = self.busy_waiting
+
+        def stop_waiting(conn: Any) -> None:
+            if conn.info.pop(BUSY_WAITING, False):
+                busy_waiting.dec()
 
         @event.listens_for(engine, "before_cursor_execute")
         def _before(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
             conn.info.setdefault("platform_query_start", []).append(time.perf_counter())
+            if statement == SQLITE_WRITE_BEGIN:
+                conn.info[BUSY_WAITING] = True
+                busy_waiting.inc()
 
         @event.listens_for(engine, "after_cursor_execute")
         def _after(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
@@ -151,8 +166,17 @@ class Telemetry:
             histogram.labels(_operation(statement)).observe(elapsed)
             # db.py opens SQLite write transactions with this statement; it returns at once
             # unless another connection holds the write lock, so its duration is the wait.
-            if statement == SQLITE_WRITE_BEGIN and elapsed > BUSY_WAIT_THRESHOLD_S:
-                busy_waits.inc()
+            if statement == SQLITE_WRITE_BEGIN:
+                stop_waiting(conn)
+                if elapsed > BUSY_WAIT_THRESHOLD_S:
+                    busy_waits.inc()
+
+        @event.listens_for(engine, "handle_error")
+        def _failed(context: Any) -> None:
+            # A BEGIN IMMEDIATE that timed out ("database is locked") waits no more.
+            conn = context.connection
+            if conn is not None:
+                stop_waiting(conn)
 
     def start_sampling(self, database: Database) -> None:
         """Read the database's figures in the background (called by the app's lifespan)."""

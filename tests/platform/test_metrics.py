@@ -127,13 +127,14 @@ def test_database_lock_waits_are_counted(client: httpx.Client, server: PlatformS
         with engine.connect() as connection:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
             writer.start()
-            # The scrape and the write in flight; then hold the lock long enough to be a wait.
-            wait_for_metric(client, lambda s: value(s, "platform_http_requests_in_flight") >= 2)
-            time.sleep(0.2)
+            # The write waiting for our lock; then hold it past the 1 ms that makes a wait.
+            wait_for_metric(client, lambda s: value(s, "platform_db_busy_waiting") == 1)
+            time.sleep(0.01)
             connection.exec_driver_sql("ROLLBACK")
         engine.dispose()
         writer.join(timeout=30)
         wait_for_metric(client, lambda s: value(s, metric) >= before + 1)
+        assert value(scrape(client), "platform_db_busy_waiting") == 0
     else:
         with psycopg.connect(server.database_url) as pg:
             pg.execute("LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE")

@@ -151,9 +151,12 @@ def test_an_exhausted_pool_answers_503_fast(backend: str, tmp_path: Path) -> Non
         member = register(http)
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         with database_write_lock(server.database_url):
-            # This write takes the only connection and waits for the lock we hold.
+            # This write takes the only connection and waits for the lock we hold: on SQLite in
+            # BEGIN IMMEDIATE (its caller's lookup, a hop before, held the connection only
+            # briefly), on PostgreSQL in that lookup, which reads users.
             blocked = pool.submit(_post_workspace, server, member)
-            wait_for(lambda: _checked_out(http) >= 1, 15, "the pool's only connection in use")
+            waiting = "busy_waiting" if backend == "sqlite" else "pool_checked_out"
+            wait_for(lambda: _gauge(http, waiting) >= 1, 15, "the pool's only connection waiting")
             # Answered while the lock is still held: the pool refused it, nothing waited it out.
             refused = member.get("/api/v1/auth/me")
         assert refused.status_code == 503, refused.text
@@ -161,6 +164,7 @@ def test_an_exhausted_pool_answers_503_fast(backend: str, tmp_path: Path) -> Non
         assert refused.json()["error"]["code"] == "unavailable"
         assert blocked.result(timeout=30) == 201
         assert member.get("/api/v1/auth/me").status_code == 200
+        assert _gauge(http, "busy_waiting") == 0
 
 
 def _post_workspace(server: PlatformServer, member: Account) -> int:
@@ -169,9 +173,9 @@ def _post_workspace(server: PlatformServer, member: Account) -> int:
         return response.status_code
 
 
-def _checked_out(http: httpx.Client) -> float:
+def _gauge(http: httpx.Client, name: str) -> float:
     for line in http.get("/metrics").text.splitlines():
-        if line.startswith("platform_db_pool_checked_out "):
+        if line.startswith(f"platform_db_{name} "):
             return float(line.split()[1])
     return 0.0
 
