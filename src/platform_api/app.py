@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.worker = worker
         if settings.worker_enabled:
             worker.start()
-        heavy_pool = HeavyPool(settings.heavy_processes)
+        heavy_pool = HeavyPool(settings.heavy_processes, wait_s=settings.heavy_wait_s)
         heavy_pool.start()
         app.state.heavy_pool = heavy_pool
         switch_interval_s = sys.getswitchinterval()

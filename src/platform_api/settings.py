@@ -68,9 +68,13 @@ class Settings(BaseSettings):
 
     # Requests
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # The budget of a heavy request's work, counted from when a process is free for it.
     heavy_timeout_s: float = Field(10.0, gt=0, le=600)
     # Processes for heavy CPU work; 0 runs it in the request's thread (platform_api.heavy.pool).
     heavy_processes: int = Field(1, ge=0, le=64)
+    # How long a heavy request waits for a free process before 503 with Retry-After; like
+    # write_wait_s, long enough to absorb the stress profile's queue, under clients' usual 30 s.
+    heavy_wait_s: float = Field(20.0, gt=0, le=600)
 
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
     # forwarded_allow_ips: addresses or networks, comma separated, or "*"). Empty: none, so the

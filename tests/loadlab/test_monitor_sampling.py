@@ -293,8 +293,9 @@ def test_process_tree_counts_a_child_born_between_reads() -> None:
             "-c",
             "import subprocess, sys, time\n"
             "time.sleep(0.3)\n"
+            # The child works for 0.6 s of CPU however long that takes, then waits to be killed.
             "subprocess.run([sys.executable, '-c', "
-            "'import time\\nt=time.time()\\nwhile time.time()-t<5: pass'])",
+            "'import time\\nwhile time.process_time()<0.6: pass\\ntime.sleep(120)'])",
         ]
     )
     try:
@@ -306,7 +307,7 @@ def test_process_tree_counts_a_child_born_between_reads() -> None:
             children = tree.root.children()
             return bool(children) and sum(children[0].cpu_times()[:2]) >= 0.5
 
-        wait_for(child_busy, 10, "a child with 0.5 s of CPU")
+        wait_for(child_busy, 60, "a child with 0.5 s of CPU")
         reading = tree.read()
     finally:
         for child in ProcessTree(parent.pid).root.children(recursive=True):

@@ -7,21 +7,26 @@ import base64
 import io
 import re
 import tarfile
+import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+import anyio
 import httpx
 import psutil
 import pytest
 import sqlalchemy as sa
+from heavy_work import nap
 
 from platform_accounts import Account
 from platform_api.db import create_database
-from platform_api.errors import GatewayTimeout
+from platform_api.errors import GatewayTimeout, Unavailable
 from platform_api.heavy.analysis import complexity
 from platform_api.heavy.budget import Budget, database_budget
+from platform_api.heavy.pool import HeavyPool
 from platform_api.settings import Settings
 from platform_backends import BACKENDS, start
 from platform_server import PlatformServer, require_postgres, running_platform, stop
@@ -491,3 +496,91 @@ def test_a_dead_worker_process_is_replaced(tmp_path: Path) -> None:
         )
         (fresh,) = spawned_workers(platform)
         assert worker_pids(platform, "summarise_archive") == [fresh.pid]
+
+
+# Heavy requests take turns for the pool's processes; the budget counts the work, not the wait.
+TURNS = 5
+WORK_S = 0.5
+BUDGET_S = 2.0  # less than the TURNS x WORK_S that the last request waits plus works
+
+
+def _take_turns(pool: HeavyPool, requests: int) -> list[object]:
+    """`requests` at once, each as a heavy route does it: a turn, then its budget and work."""
+    outcomes: list[object] = []
+
+    async def one() -> None:
+        try:
+            async with pool.slot():
+                budget = Budget(BUDGET_S)
+                outcomes.append(await anyio.to_thread.run_sync(pool.run, budget, nap, WORK_S))
+        except (GatewayTimeout, Unavailable) as exc:
+            outcomes.append(exc)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            for _ in range(requests):
+                group.start_soon(one)
+
+    anyio.run(main)
+    return outcomes
+
+
+def test_a_queue_in_front_of_the_pool_costs_latency_not_timeouts() -> None:
+    pool = HeavyPool(1, wait_s=60)
+    pool.start()
+    try:
+        started = time.monotonic()
+        outcomes = _take_turns(pool, TURNS)
+        elapsed = time.monotonic() - started
+    finally:
+        pool.close()
+    # The last request waited for four others (2 s, its whole budget) and still had its budget.
+    assert outcomes == [WORK_S] * TURNS
+    assert elapsed >= TURNS * WORK_S  # one at a time: they did take turns
+
+
+def test_past_the_wait_for_a_process_is_503() -> None:
+    pool = HeavyPool(1, wait_s=0.1)
+    pool.start()
+    try:
+        outcomes = _take_turns(pool, 2)
+    finally:
+        pool.close()
+    assert WORK_S in outcomes
+    (refused,) = [o for o in outcomes if isinstance(o, Unavailable)]
+    assert refused.headers == {"Retry-After": "5"}
+    assert "PLATFORM_HEAVY_WAIT_S" in str(refused)
+
+
+def test_without_processes_nobody_waits() -> None:
+    pool = HeavyPool(0, wait_s=0.1)
+    pool.start()
+    try:
+        assert _take_turns(pool, 3) == [WORK_S] * 3
+    finally:
+        pool.close()
+
+
+def test_a_busy_server_answers_503_with_retry_after(tmp_path: Path) -> None:
+    """The route waits its turn too: one long analysis holds the only process, the other is
+    refused after PLATFORM_HEAVY_WAIT_S (50 ms, far less than parsing the 80,000-line file)."""
+    env = {**POOL, "PLATFORM_HEAVY_WAIT_S": "0.05", "PLATFORM_HEAVY_TIMEOUT_S": "2"}
+    with (
+        running_platform(tmp_path, env=env) as platform,
+        httpx.Client(base_url=platform.base_url, timeout=60) as http,
+        ThreadPoolExecutor(max_workers=2) as clients,
+    ):
+        body = analysis_body(RUNAWAY_CODEBASE)
+        headers = platform.admin_headers()
+        responses = list(
+            clients.map(
+                lambda _: http.post("/api/v1/analysis/codebase", json=body, headers=headers),
+                range(2),
+            )
+        )
+    # The long one finishes or meets its budget, depending on the machine; the other never ran.
+    long, refused = sorted(responses, key=lambda r: r.status_code == 503)
+    assert long.status_code in (200, 504), long.text
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "5"
+    assert refused.json()["error"]["code"] == "unavailable"

@@ -1,10 +1,12 @@
 """Heavy routes (any authenticated user): the database part through `run_in_session` on a heavy
 session (a read session on threads of its own), then the CPU work in the heavy process pool
-(platform_api.heavy.pool), waited on from a thread of the default pool with no transaction open."""
+(platform_api.heavy.pool), waited on from a thread of the default pool with no transaction open.
+Generation and analysis first wait for a free process (`HeavyTurn`); their budget starts then."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
@@ -41,7 +43,10 @@ TIMEOUT: dict[int | str, dict[str, Any]] = {
 }
 POOLED: dict[int | str, dict[str, Any]] = {
     **TIMEOUT,
-    503: {"description": "The heavy-work processes failed or the server is shutting down"},
+    503: {
+        "description": "No heavy-work process was free within PLATFORM_HEAVY_WAIT_S, the "
+        "processes failed, or the server is shutting down"
+    },
 }
 
 
@@ -62,6 +67,18 @@ async def heavy_pool(request: Request) -> HeavyPool:
 Workers = Annotated[HeavyPool, Depends(heavy_pool)]
 
 
+async def heavy_turn(request: Request, pool: Workers) -> AsyncIterator[Budget]:
+    """A process of the pool held for this request, and the budget of its work, which starts
+    once the process is free: the wait for it is bounded on its own (`PLATFORM_HEAVY_WAIT_S`,
+    then 503), so a request that gets its turn has its whole budget for the work."""
+    async with pool.slot():
+        yield Budget(get_settings(request).heavy_timeout_s)
+
+
+# Released as the route returns, not after the response is sent.
+HeavyTurn = Annotated[Budget, Depends(heavy_turn, scope="function")]
+
+
 @router.post(
     "/workspaces/{workspace_id}/projects/generate",
     response_class=Response,
@@ -73,7 +90,7 @@ async def generate_project(
     body: ProjectGenerate,
     session: HeavySession,
     ctx: Context,
-    budget: RequestBudget,
+    budget: HeavyTurn,
     pool: Workers,
 ) -> Response:
     await run_in_session(session, service.check_workspace, session, ctx, workspace_id)
@@ -149,7 +166,7 @@ async def analyse_codebase(
     body: AnalysisRequest,
     session: HeavySession,
     user: CurrentUser,
-    budget: RequestBudget,
+    budget: HeavyTurn,
     pool: Workers,
 ) -> AnalysisRead:
     if isinstance(body, SampleAnalysis):
