@@ -107,39 +107,61 @@ def analyse_file(figures: CodebaseFigures, path: str, source: str) -> None:
         # CPython's parser reports nesting too deep for its stack as MemoryError or RecursionError.
         figures.syntax_errors += 1
         return
-    # An explicit stack: generated code can nest deeper than Python's recursion limit allows.
-    stack: list[tuple[ast.AST, str]] = [(tree, "")]
-    while stack:
-        node, prefix = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                name = prefix + child.name
-                end = child.end_lineno or child.lineno
-                figures.functions.append(
-                    FunctionFigures(name, path, end - child.lineno + 1, complexity(child))
-                )
-                stack.append((child, name + "."))
-            elif isinstance(child, ast.ClassDef):
-                figures.classes += 1
-                stack.append((child, prefix + child.name + "."))
-            else:
-                stack.append((child, prefix))
+    functions, classes = _measure(path, tree)
+    figures.functions.extend(functions)
+    figures.classes += classes
 
 
 def complexity(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
-    score = 1
-    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    """The function's own complexity (its nested functions and classes are measured apart)."""
+    functions, _classes = _measure("", function)
+    return functions[0].complexity
+
+
+def _measure(path: str, root: ast.AST) -> tuple[list[FunctionFigures], int]:
+    """Every function under `root` (and `root` itself if it is one), outer before inner, and the
+    number of classes.
+
+    One walk over the tree, each node visited once: a node's branches count toward the innermost
+    function around it, unless a class lies between them (the old walk, once for the file and once
+    more per function, spent half of an analysis going over the same nodes again). An explicit
+    stack: generated code can nest deeper than Python's recursion limit allows.
+    """
+    found: list[tuple[str, int, list[int]]] = []  # name, lines, [complexity], in walk order
+    classes = 0
+    stack: list[tuple[ast.AST, str, list[int] | None]] = [(root, "", None)]
+    if isinstance(root, ast.FunctionDef | ast.AsyncFunctionDef):
+        stack = [(root, root.name + ".", _found(found, root.name, root))]
     while stack:
-        node = stack.pop()
-        if isinstance(node, SCOPES):
-            continue
-        if isinstance(node, BRANCHES):
-            score += 1
-        elif isinstance(node, ast.BoolOp):
-            score += len(node.values) - 1
-        elif isinstance(node, ast.comprehension):
-            score += 1 + len(node.ifs)
-        stack.extend(ast.iter_child_nodes(node))
+        node, prefix, score = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = prefix + child.name
+                stack.append((child, name + ".", _found(found, name, child)))
+                continue
+            if isinstance(child, ast.ClassDef):
+                classes += 1
+                stack.append((child, prefix + child.name + ".", None))
+                continue
+            if score is not None:
+                if isinstance(child, BRANCHES):
+                    score[0] += 1
+                elif isinstance(child, ast.BoolOp):
+                    score[0] += len(child.values) - 1
+                elif isinstance(child, ast.comprehension):
+                    score[0] += 1 + len(child.ifs)
+            stack.append((child, prefix, score))
+    return [FunctionFigures(name, path, lines, score[0]) for name, lines, score in found], classes
+
+
+def _found(
+    found: list[tuple[str, int, list[int]]],
+    name: str,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> list[int]:
+    score = [1]
+    end = function.end_lineno or function.lineno
+    found.append((name, end - function.lineno + 1, score))
     return score
 
 
