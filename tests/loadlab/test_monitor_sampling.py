@@ -179,8 +179,9 @@ def test_every_series_is_filled_from_a_local_exporter(tmp_path: Path) -> None:
     assert last["db_pool_size"] == 5
     assert last["db_deadlocks"] == 0  # since the monitor started, not since the server did
     assert last["cache_hit_rate"] == pytest.approx(75, abs=10)
-    # The busy-looping generator (an idle one is near 0, even on a crowded host).
-    assert max(values(result, "generator_cpu_percent")) > 10
+    # The busy-looping generator got some CPU (an idle one reads exactly 0: not one clock tick);
+    # how much depends on the host (2.6-6.2 % with a core kept busy beside four test processes).
+    assert max(values(result, "generator_cpu_percent")) > 0
     assert 0 < (last["target_rss_bytes"] or 0) < 500e6
     assert len(result.counters) == len(result.samples) + 1
     found = result.aggregates(1.0, 3.0)
