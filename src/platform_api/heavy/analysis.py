@@ -26,7 +26,6 @@ MAX_FILES = 5_000
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 LARGEST_FUNCTIONS = 10
 BRANCHES = (ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler, ast.match_case)
-SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 @dataclass(frozen=True)
@@ -129,9 +128,11 @@ def _measure(path: str, root: ast.AST) -> tuple[list[FunctionFigures], int]:
     """
     found: list[tuple[str, int, list[int]]] = []  # name, lines, [complexity], in walk order
     classes = 0
-    stack: list[tuple[ast.AST, str, list[int] | None]] = [(root, "", None)]
-    if isinstance(root, ast.FunctionDef | ast.AsyncFunctionDef):
-        stack = [(root, root.name + ".", _found(found, root.name, root))]
+    stack: list[tuple[ast.AST, str, list[int] | None]] = (
+        [(root, root.name + ".", _found(found, root.name, root))]
+        if isinstance(root, ast.FunctionDef | ast.AsyncFunctionDef)
+        else [(root, "", None)]
+    )
     while stack:
         node, prefix, score = stack.pop()
         for child in ast.iter_child_nodes(node):
