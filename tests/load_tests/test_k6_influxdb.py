@@ -37,7 +37,9 @@ def influx_values(base_url: str, query: str) -> list[list[Any]]:
 def test_out_influxdb_stores_named_requests(
     platform: PlatformServer, influxdb: str, tmp_path: Path
 ) -> None:
-    options = ["--vus", "3", "--duration", "3s", "--out", f"influxdb={influxdb}/k6"]
+    # --no-thresholds: whether 3 s meet the script's latency thresholds depends on the machine
+    options = ["--no-thresholds", "--vus", "3", "--duration", "3s"]
+    options += ["--out", f"influxdb={influxdb}/k6"]
     run = run_tool(
         ["k6", "run", "--quiet", "-e", f"BASE_URL={platform.base_url}", *options, "k6_script.js"],
         tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),

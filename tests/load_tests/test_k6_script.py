@@ -27,8 +27,12 @@ FAULTS_OFF = {
 }
 
 
-def k6(platform_url: str, *options: str) -> list[str]:
-    return ["k6", "run", "--quiet", "-e", f"BASE_URL={platform_url}", *options, "k6_script.js"]
+def k6(platform_url: str, *options: str, judged: bool = False) -> list[str]:
+    """The seed's k6 command. Unless `judged`, without the script's latency thresholds: whether
+    a few seconds meet them depends on the machine's speed, and these tests are about the rest."""
+    judging = [] if judged else ["--no-thresholds"]
+    command = ["k6", "run", "--quiet", "-e", f"BASE_URL={platform_url}", *judging, *options]
+    return [*command, "k6_script.js"]
 
 
 def points(results: Path, metric: str) -> list[dict[str, Any]]:
@@ -115,7 +119,7 @@ def test_slower_than_the_thresholds_exits_99(platform: PlatformServer, tmp_path:
     httpx.put(faults, json=slow, headers=platform.admin_headers(), timeout=10).raise_for_status()
     try:
         run = run_tool(
-            k6(platform.base_url, "--vus", "2", "--duration", "3s"),
+            k6(platform.base_url, "--vus", "2", "--duration", "3s", judged=True),
             tool_env(platform, LOAD_TEST_THINK_SCALE="0.2"),
             tmp_path,
         )
@@ -130,7 +134,7 @@ def test_slower_than_the_thresholds_exits_99(platform: PlatformServer, tmp_path:
 def test_dead_target_aborts_early(tmp_path: Path) -> None:
     started = time.monotonic()
     run = run_tool(
-        k6(f"http://127.0.0.1:{free_port()}", "--vus", "2", "--duration", "60s"),
+        k6(f"http://127.0.0.1:{free_port()}", "--vus", "2", "--duration", "60s", judged=True),
         tool_env(None, PLATFORM_ADMIN_API_KEY="admin-" + "0" * 32, LOAD_TEST_CLEANUP="0"),
         tmp_path,
     )
