@@ -28,8 +28,9 @@ from loadlab.history_cli import baseline, compare, history_command
 from loadlab.history_config import history_settings
 from loadlab.plan import Options, resolve_plan
 from loadlab.progress import Progress
+from loadlab.rates import describe
 from loadlab.reports import InfluxTarget, parse_influx_target, write_reports
-from loadlab.results import RunSummary
+from loadlab.results import OpenModel, RateStage, RunSummary
 from loadlab.scenarios import load_config
 from loadlab.verdict import threshold_lines, word
 
@@ -68,6 +69,94 @@ _CONFIG = click.option(
 )
 
 
+def _options(
+    *options: Callable[[Callable[..., int]], Callable[..., int]],
+) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    def apply(command: Callable[..., int]) -> Callable[..., int]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+# What `run` and `capacity` share: the suite, the target, the thresholds, the monitor.
+_SUITE_OPTIONS = _options(
+    click.option("--engine", type=str, default=None, help="locust (default) or k6."),
+    click.option(
+        "--host", default=None, help="Base URL of the target; omit to start the platform here."
+    ),
+    click.option(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="Open model: arrivals in progress at once; past it they are dropped.",
+    ),
+    click.option(
+        "-T", "--tags", default=None, help="Only tasks with these tags (comma-separated)."
+    ),
+    click.option(
+        "-E", "--exclude-tags", default=None, help="Skip tasks with these tags (comma-separated)."
+    ),
+    click.option(
+        "-f", "--locustfile", default=None, help="Locust suite (default load_tests/locustfile.py)."
+    ),
+    click.option("--k6-script", default=None, help="k6 suite (default load_tests/k6_script.js)."),
+    click.option(
+        "--workers", type=int, default=None, help="Locust worker processes (default: cores)."
+    ),
+    click.option(
+        "--threshold",
+        "thresholds",
+        multiple=True,
+        help='Replaces the scenario\'s, e.g. "p95 < 500ms".',
+    ),
+    click.option("--results-dir", default=None, help="Where run folders go (default: results)."),
+    click.option(
+        "--seed-size",
+        type=click.Choice(["small", "default"]),
+        default="default",
+        envvar="LOADLAB_SEED_SIZE",
+        show_default=True,
+        help="Dataset of the embedded platform.",
+    ),
+    click.option(
+        "--target-pid",
+        type=int,
+        default=None,
+        help="With --host: the target's process on this machine, for CPU and memory (psutil).",
+    ),
+    click.option(
+        "--db-url",
+        default=None,
+        help="PostgreSQL URL: its statistics are read; the embedded platform runs on it.",
+    ),
+    click.option(
+        "--sample-interval", type=float, default=None, help="Seconds between monitor samples (1)."
+    ),
+    click.option(
+        "--keep-raw", is_flag=True, hidden=True, help="Keep every raw sample (for tests)."
+    ),
+)
+# The load profile of one run; `capacity` sets its own rates.
+_PROFILE_OPTIONS = _options(
+    click.option("-u", "--users", type=int, default=None, help="Peak concurrent users."),
+    click.option("-r", "--spawn-rate", type=float, default=None, help="Users started per second."),
+    click.option("-t", "--run-time", default=None, help="Length of the run, e.g. 30s, 2m, 1h30m."),
+    click.option(
+        "--stages", default=None, help='Load profile as k6 stages, e.g. "2m:200,5m:200,2m:0".'
+    ),
+    click.option(
+        "--rate", default=None, help="Open model: arrivals per second, e.g. 50/s (with --run-time)."
+    ),
+    click.option(
+        "--rate-stages",
+        default=None,
+        help='Open model: arrival rate stages, e.g. "1m:10/s,5m:100/s".',
+    ),
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="loadlab")
@@ -77,52 +166,8 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 @click.argument("scenario")
-@click.option("--engine", type=str, default=None, help="locust (default) or k6.")
-@click.option(
-    "--host", default=None, help="Base URL of the target; omit to start the platform here."
-)
-@click.option("-u", "--users", type=int, default=None, help="Peak concurrent users.")
-@click.option("-r", "--spawn-rate", type=float, default=None, help="Users started per second.")
-@click.option("-t", "--run-time", default=None, help="Length of the run, e.g. 30s, 2m, 1h30m.")
-@click.option(
-    "--stages", default=None, help='Load profile as k6 stages, e.g. "2m:200,5m:200,2m:0".'
-)
-@click.option("-T", "--tags", default=None, help="Only tasks with these tags (comma-separated).")
-@click.option(
-    "-E", "--exclude-tags", default=None, help="Skip tasks with these tags (comma-separated)."
-)
-@click.option(
-    "-f", "--locustfile", default=None, help="Locust suite (default load_tests/locustfile.py)."
-)
-@click.option("--k6-script", default=None, help="k6 suite (default load_tests/k6_script.js).")
-@click.option("--workers", type=int, default=None, help="Locust worker processes (default: cores).")
-@click.option(
-    "--threshold", "thresholds", multiple=True, help='Replaces the scenario\'s, e.g. "p95 < 500ms".'
-)
-@click.option("--results-dir", default=None, help="Where run folders go (default: results).")
-@click.option(
-    "--seed-size",
-    type=click.Choice(["small", "default"]),
-    default="default",
-    envvar="LOADLAB_SEED_SIZE",
-    show_default=True,
-    help="Dataset of the embedded platform.",
-)
-@click.option(
-    "--target-pid",
-    type=int,
-    default=None,
-    help="With --host: the target's process on this machine, for CPU and memory (psutil).",
-)
-@click.option(
-    "--db-url",
-    default=None,
-    help="PostgreSQL URL: read its statistics during the run; the embedded platform runs on it.",
-)
-@click.option(
-    "--sample-interval", type=float, default=None, help="Seconds between monitor samples (1)."
-)
-@click.option("--keep-raw", is_flag=True, hidden=True, help="Keep every raw sample (for tests).")
+@_SUITE_OPTIONS
+@_PROFILE_OPTIONS
 @click.option("--no-progress", is_flag=True, help="No live progress lines.")
 @click.option("--label", "labels", multiple=True, help="key=value recorded in the history.")
 @click.option("--history-url", default=None, help="History database (default: [history] url).")
@@ -148,6 +193,34 @@ def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) ->
     )
     print_verdict(outcome)
     return outcome.summary.verdict.exit_code
+
+
+@cli.command()
+@click.argument("scenario", default="stress-open")
+@_SUITE_OPTIONS
+@click.option("--start-rate", default="10/s", show_default=True, help="The first step's rate.")
+@click.option("--max-rate", default="1000/s", show_default=True, help="The ceiling.")
+@click.option(
+    "--step", type=float, default=1.5, show_default=True, help="Factor between rising steps."
+)
+@click.option(
+    "--resolution",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Percent: when to stop narrowing.",
+)
+@click.option("--step-time", default="20s", show_default=True, help="How long each step is judged.")
+@click.option("--warmup", default="5s", show_default=True, help="Before each step is judged.")
+@click.option("--min-capacity", default=None, help="e.g. 150/s: exit 1 below it (for CI).")
+@click.option("--no-progress", is_flag=True, help="No live progress lines.")
+@_CONFIG
+def capacity(scenario: str, config: Path | None, **values: Any) -> int:
+    """Find the highest arrival rate at which SCENARIO's thresholds hold (docs/capacity.md)."""
+    from loadlab.capacity_cli import run_capacity, search_settings
+
+    settings = search_settings(values)
+    return run_capacity(scenario, config, settings, values)
 
 
 @cli.command()
@@ -191,6 +264,17 @@ cli.add_command(compare)
 cli.add_command(baseline)
 
 
+def arrivals_line(open_model: OpenModel, stages: Sequence[RateStage]) -> str:
+    """The open model's own line: what was asked, what was sent, and the service-time p95."""
+    service = open_model.service.p95_ms
+    return (
+        f"arrivals: {open_model.started} of {open_model.planned} started "
+        f"({describe(stages)} asked, {open_model.sent_per_s:.1f}/s sent), "
+        f"{open_model.dropped} dropped, {open_model.late} late; latency counts from each "
+        f"arrival's due time (service p95 {'-' if service is None else f'{service:.1f} ms'})"
+    )
+
+
 def print_verdict(outcome: RunOutcome) -> None:
     """The end of a run in the terminal: totals, one line per threshold, the verdict."""
     summary = outcome.summary
@@ -200,8 +284,14 @@ def print_verdict(outcome: RunOutcome) -> None:
         f"{summary.engine} {summary.scenario}: {totals.requests} requests, "
         f"{totals.failures} failed, "
         f"{totals.rps:.1f} req/s, p95 {p95} over {summary.duration_s:g}s"
-        + ("" if summary.plan.profile == "stages" else f" (load set by {summary.plan.profile})")
+        + (
+            ""
+            if summary.plan.profile in ("stages", "arrival rate")
+            else f" (load set by {summary.plan.profile})"
+        )
     )
+    if summary.open_model is not None:
+        print(arrivals_line(summary.open_model, summary.plan.rate_stages))
     for line in threshold_lines(summary.thresholds):
         print(line)
     if summary.comparison is not None:

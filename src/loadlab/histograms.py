@@ -122,6 +122,19 @@ class ClientResult(NamedTuple):
     errors: tuple[ErrorGroup, ...]
     timeline: tuple[TimelinePoint, ...]
     duration_s: float  # from the first to the last second with a response
+    # Open model: latency from the moment each request was sent, and the arrivals counted.
+    service: LatencyStats | None = None
+    service_endpoints: tuple[EndpointStats, ...] = ()
+    arrivals: Arrivals | None = None
+
+
+@dataclass
+class Arrivals:
+    """An open-model run's arrivals as the engine counted them."""
+
+    started: int = 0
+    dropped: int = 0
+    late: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,8 +152,11 @@ class LiveView:
 class RunStats:
     """Everything measured on the client side of one run, fed by an engine's stream."""
 
-    def __init__(self, start_epoch_s: float) -> None:
+    def __init__(self, start_epoch_s: float, *, warmup_s: float = 0.0) -> None:
         self._start = int(start_epoch_s)
+        # Seconds after the first response that count in the timeline only (a capacity step's
+        # warm-up): the totals, endpoints and thresholds judge what follows.
+        self._warmup_s = round(warmup_s)
         self._total = _Cell()
         self._endpoints: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
         self._open: dict[int, _Cell] = {}
@@ -151,6 +167,10 @@ class RunStats:
         self._first_load: int | None = None
         self._last_load: int | None = None
         self.generator_cpu_percent_max: float | None = None
+        # Open model only: the same requests timed from the moment they were sent.
+        self._service_total = _Cell()
+        self._service_endpoints: dict[tuple[str, str], _Cell] = defaultdict(_Cell)
+        self._arrivals: Arrivals | None = None
 
     def add_histogram(
         self,
@@ -162,23 +182,57 @@ class RunStats:
         requests: int,
         failures: int,
         sum_ms: float,
+        service: tuple[HdrHistogram, float] | None = None,
     ) -> None:
-        """Merge a histogram of one endpoint in one second (the Locust plugin's unit of report)."""
+        """Merge a histogram of one endpoint in one second (the Locust plugin's unit of report).
+
+        In an open-model run `histogram` counts from the moment each request was due and
+        `service` (histogram, sum) from the moment it was sent."""
         second = self._second(epoch_second)
+        if not self._counted(second):
+            self._timeline_add(second, histogram, requests, failures, sum_ms)
+            return
         self._total.add(histogram, requests, failures, sum_ms)
         self._endpoint(method, name).add(histogram, requests, failures, sum_ms)
+        if service is not None:
+            self._service_total.add(service[0], requests, failures, service[1])
+            self._service_cell(method, name).add(service[0], requests, failures, service[1])
+        self._timeline_add(second, histogram, requests, failures, sum_ms)
+
+    def _timeline_add(
+        self, second: int, histogram: HdrHistogram, requests: int, failures: int, sum_ms: float
+    ) -> None:
         if second in self._rows:
             self._late(second, requests, failures)
         else:
             self._open_cell(second).add(histogram, requests, failures, sum_ms)
 
+    def _counted(self, second: int) -> bool:
+        return not self._warmup_s or second >= (self._first_load or 0) + self._warmup_s
+
     def add_sample(
-        self, epoch_second: int, method: str, name: str, value_ms: float, *, failed: bool
+        self,
+        epoch_second: int,
+        method: str,
+        name: str,
+        value_ms: float,
+        *,
+        failed: bool,
+        service_ms: float | None = None,
     ) -> None:
-        """Record one response (k6's stream gives them one at a time)."""
+        """Record one response (k6's stream gives them one at a time); `service_ms` as above."""
         second = self._second(epoch_second)
+        if not self._counted(second):
+            if second in self._rows:
+                self._late(second, 1, int(failed))
+            else:
+                self._open_cell(second).record(value_ms, failed)
+            return
         self._total.record(value_ms, failed)
         self._endpoint(method, name).record(value_ms, failed)
+        if service_ms is not None:
+            self._service_total.record(service_ms, failed)
+            self._service_cell(method, name).record(service_ms, failed)
         if second in self._rows:
             self._late(second, 1, int(failed))
         else:
@@ -198,6 +252,14 @@ class RunStats:
         if key not in self._errors and len(self._errors) >= MAX_ERROR_GROUPS:
             key = ("*", "*", OTHER_ERRORS)
         self._errors[key] += occurrences
+
+    def add_arrivals(self, *, started: int = 0, dropped: int = 0, late: int = 0) -> None:
+        """Open model: arrivals that began an iteration, were dropped, or began late."""
+        if self._arrivals is None:
+            self._arrivals = Arrivals()
+        self._arrivals.started += started
+        self._arrivals.dropped += dropped
+        self._arrivals.late += late
 
     def set_users(self, epoch_second: int, users: int) -> None:
         self._users[self._second(epoch_second, load=False)] = users
@@ -244,7 +306,22 @@ class RunStats:
             ErrorGroup(method=m, name=n, message=msg, occurrences=count)
             for (m, n, msg), count in sorted(self._errors.items(), key=lambda item: -item[1])
         )
-        return ClientResult(totals, endpoints, errors, self._timeline(), duration_s)
+        open_model = self._service_total.requests > 0 or self._arrivals is not None
+        return ClientResult(
+            totals,
+            endpoints,
+            errors,
+            self._timeline(),
+            duration_s,
+            service=self._service_total.stats(duration_s) if open_model else None,
+            service_endpoints=tuple(
+                cell.endpoint_stats(method, name, duration_s)
+                for (method, name), cell in sorted(
+                    self._service_endpoints.items(), key=lambda item: item[0][::-1]
+                )
+            ),
+            arrivals=self._arrivals or (Arrivals() if open_model else None),
+        )
 
     def encoded_histograms(self) -> dict[str, str]:
         """Each endpoint's histogram ("METHOD name") and all requests' ("*"), encoded, for the
@@ -264,16 +341,22 @@ class RunStats:
         return float(self._last_load + 1) if self._last_load is not None else 0.0
 
     def duration_s(self) -> float:
-        """From the first to the last second with a response."""
+        """From the first to the last second with a response (after the warm-up, if any)."""
         if self._first_load is None or self._last_load is None:
             return 0.0
-        return float(self._last_load - self._first_load + 1)
+        return float(max(0, self._last_load - self._first_load - self._warmup_s) + 1)
 
     def _endpoint(self, method: str, name: str) -> _Cell:
         key = (method, name)
         if key not in self._endpoints and len(self._endpoints) >= MAX_ENDPOINTS:
             key = OTHER_ENDPOINT
         return self._endpoints[key]
+
+    def _service_cell(self, method: str, name: str) -> _Cell:
+        key = (method, name)
+        if key not in self._service_endpoints and len(self._service_endpoints) >= MAX_ENDPOINTS:
+            key = OTHER_ENDPOINT
+        return self._service_endpoints[key]
 
     def _second(self, epoch_second: int, *, load: bool = True) -> int:
         second = max(0, int(epoch_second) - self._start)

@@ -109,6 +109,7 @@ _SHARES = frozenset(
         "pg_cache_hit_rate",
         "pg_cache_hit_rate_max",
         "cpu",
+        "dropped_rate",
     }
 )
 
@@ -125,6 +126,15 @@ CLIENT: tuple[Metric, ...] = (
     Metric("throughput", "per_s", "client", "requests / measured duration", True),
     Metric("requests", "count", "client", "requests made", True),
     Metric("failures", "count", "client", "requests failed", True),
+    # Open model (docs/capacity.md): p50..p999 count from the moment a request was due; these
+    # count from the moment it was sent. In a closed-model run both are the same numbers.
+    *(
+        Metric(f"service_{n}", "ms", "client", f"{p:g}th percentile latency from sending", True)
+        for n, p in PERCENTILES.items()
+    ),
+    Metric("dropped_arrivals", "count", "client", "open model: arrivals never sent"),
+    Metric("dropped_rate", "percent", "client", "open model: dropped / due arrivals, 0..100"),
+    Metric("late_arrivals", "count", "client", "open model: arrivals started over 100 ms late"),
 )
 
 # The monitor's series: the values in its samples. Each series X also gives thresholds X (mean

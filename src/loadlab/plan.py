@@ -5,6 +5,7 @@ Every problem is found before anything starts and reported together; only then d
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ import psutil
 from loadlab.engines import ENGINES
 from loadlab.errors import UsageError
 from loadlab.monitor.config import option_problems
-from loadlab.results import PlanInfo, Stage
+from loadlab.rates import constant_rate, parse_rate, parse_rate_stages, peak_rate
+from loadlab.rates import total_duration_s as rate_duration_s
+from loadlab.results import PlanInfo, RateStage, Stage
 from loadlab.scenarios import Config, Scenario
 from loadlab.stages import (
     max_ramp_rate,
@@ -26,7 +29,7 @@ from loadlab.stages import (
     total_duration_s,
 )
 from loadlab.target import SEED_SIZES
-from loadlab.thresholds import Threshold, parse_thresholds
+from loadlab.thresholds import ARRIVAL_METRICS, Threshold, parse_threshold, parse_thresholds
 from loadlab.units import format_duration, parse_duration
 
 _HOST = re.compile(r"^https?://[^\s/]+(:\d+)?/?$")
@@ -34,7 +37,9 @@ _HOST = re.compile(r"^https?://[^\s/]+(:\d+)?/?$")
 # load generator exhausts the machine before it sends anything (10^11 users).
 MAX_USERS = 100_000
 MAX_RUN_S = 31 * 86_400.0
-MIN_STAGE_S = 0.001  # k6 takes stages in whole milliseconds
+MIN_STAGE_S = 0.001
+# An open-model run judges that it sent the load it was asked to send, unless told otherwise.
+SENT_AS_ASKED = "dropped_rate < 1%"  # k6 takes stages in whole milliseconds
 
 
 def max_workers() -> int:
@@ -51,6 +56,9 @@ class Options:
     spawn_rate: float | None = None
     run_time: str | None = None
     stages: str | None = None
+    rate: str | None = None
+    rate_stages: str | None = None
+    max_in_flight: int | None = None
     tags: str | None = None
     exclude_tags: str | None = None
     locustfile: str | None = None
@@ -84,6 +92,15 @@ class RunPlan:
     db_url: str | None = None  # PostgreSQL: the embedded platform's database, and its statistics
     sample_interval_s: float = 1.0
     own_profile: str | None = None  # the suite sets the load itself (then `stages` is empty)
+    # Open model (docs/capacity.md): arrivals per second instead of users (then `stages` is
+    # empty), and the most arrivals in progress at once before further ones are dropped.
+    rate_stages: tuple[RateStage, ...] = ()
+    max_in_flight: int = 0
+    warmup_s: float = 0.0  # seconds after the first response that are not judged (capacity)
+
+    @property
+    def open_model(self) -> bool:
+        return bool(self.rate_stages)
 
     @property
     def users(self) -> int:
@@ -91,6 +108,8 @@ class RunPlan:
 
     @property
     def run_time_s(self) -> float:
+        if self.rate_stages:
+            return rate_duration_s(self.rate_stages)
         return total_duration_s(self.stages)
 
     def info(self) -> PlanInfo:
@@ -103,7 +122,9 @@ class RunPlan:
             exclude_tags=self.exclude_tags,
             script=_shown(self.script),
             workers=self.workers,
-            profile=self.own_profile or "stages",
+            profile=self.own_profile or ("arrival rate" if self.rate_stages else "stages"),
+            rate_stages=self.rate_stages,
+            max_in_flight=self.max_in_flight,
         )
 
 
@@ -115,10 +136,8 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         problems.append(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
     script = _script(engine, config, options, problems)
     own_profile = ENGINES[engine].own_profile(script) if engine in ENGINES else None
-    if own_profile is not None:
-        stages, spawn_rate = _suite_profile(own_profile, options, problems)
-    else:
-        stages, spawn_rate = _profile(scenario, options, problems)
+    stages, spawn_rate, rate_stages = _load(scenario, options, own_profile, problems)
+    max_in_flight = _max_in_flight(rate_stages, options, problems)
     if options.host is not None and not _HOST.match(options.host):
         problems.append(f"--host {options.host!r} is not a base URL like http://127.0.0.1:8000")
     if options.workers is not None and not 1 <= options.workers <= max_workers():
@@ -128,6 +147,8 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         )
     if stages:
         problems += _profile_bounds(stages, spawn_rate)
+    if rate_stages and rate_duration_s(rate_stages) > MAX_RUN_S:
+        problems.append(f"a run longer than {format_duration(MAX_RUN_S)}")
     workers = 1
     if engine in ENGINES:
         workers, problem = ENGINES[engine].workers(options.workers)
@@ -135,12 +156,7 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
     if options.seed_size not in SEED_SIZES:
         problems.append(f"--seed-size must be one of {', '.join(SEED_SIZES)}")
     _monitor_problems(options, problems)
-    thresholds: tuple[Threshold, ...] = ()
-    try:
-        explicit = bool(options.thresholds) or not scenario.default_thresholds
-        thresholds = parse_thresholds(options.thresholds or scenario.thresholds, explicit=explicit)
-    except UsageError as error:
-        problems.append(error.one_line())
+    thresholds = _thresholds(scenario, options, bool(rate_stages), problems)
     if problems:
         raise UsageError("; ".join(problems))
     return RunPlan(
@@ -165,7 +181,136 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         db_url=options.db_url,
         sample_interval_s=options.sample_interval or 1.0,
         own_profile=own_profile,
+        rate_stages=rate_stages,
+        max_in_flight=max_in_flight,
     )
+
+
+def _thresholds(
+    scenario: Scenario, options: Options, open_model: bool, problems: list[str]
+) -> tuple[Threshold, ...]:
+    try:
+        explicit = bool(options.thresholds) or not scenario.default_thresholds
+        thresholds = parse_thresholds(options.thresholds or scenario.thresholds, explicit=explicit)
+    except UsageError as error:
+        problems.append(error.one_line())
+        return ()
+    if open_model and not {t.metric for t in thresholds} & set(ARRIVAL_METRICS):
+        thresholds += (parse_threshold(SENT_AS_ASKED),)
+    return thresholds
+
+
+def _load(
+    scenario: Scenario, options: Options, own_profile: str | None, problems: list[str]
+) -> tuple[tuple[Stage, ...], float, tuple[RateStage, ...]]:
+    """Who sets the load: the suite itself, an arrival rate (open model), or users (closed)."""
+    if own_profile is not None:
+        if options.rate is not None or options.rate_stages is not None:
+            problems.append(f"--rate cannot apply: {own_profile} sets the load")
+        return (*_suite_profile(own_profile, options, problems), ())
+    if _is_open(scenario, options):
+        return (), 0.0, _rate_profile(scenario, options, problems)
+    return (*_profile(scenario, options, problems), ())
+
+
+def _is_open(scenario: Scenario, options: Options) -> bool:
+    """An arrival rate given on the command line, or by the scenario when no user count is."""
+    if options.rate is not None or options.rate_stages is not None:
+        return True
+    closed = (options.users, options.spawn_rate, options.stages)
+    return bool(scenario.rate or scenario.rate_stages) and all(v is None for v in closed)
+
+
+def _rate_profile(
+    scenario: Scenario, options: Options, problems: list[str]
+) -> tuple[RateStage, ...]:
+    """The open model's rate stages: --rate-stages, --rate (with a run time), or the scenario's."""
+    try:
+        return _rate_stages(scenario, options)
+    except UsageError as error:
+        problems.append(error.one_line())
+        return ()
+
+
+def _rate_stages(scenario: Scenario, options: Options) -> tuple[RateStage, ...]:
+    closed = [
+        flag
+        for flag, value in (
+            ("--users", options.users),
+            ("--spawn-rate", options.spawn_rate),
+            ("--stages", options.stages),
+        )
+        if value is not None
+    ]
+    if closed:
+        raise UsageError(
+            f"{', '.join(closed)} set users (the closed model) and cannot be combined with an "
+            "arrival rate: give either users or a rate (docs/capacity.md)"
+        )
+    if options.rate is not None and options.rate_stages is not None:
+        raise UsageError("give --rate (with --run-time) or --rate-stages, not both")
+    if options.rate_stages is not None:
+        if options.run_time is not None:
+            raise UsageError("--rate-stages sets the run's length: omit --run-time")
+        return parse_rate_stages(options.rate_stages)
+    run_time_s = _run_time(options, scenario)
+    if options.rate is not None:
+        return constant_rate(_rate(options.rate), run_time_s)
+    if scenario.rate_stages:
+        scale = (
+            1.0 if options.run_time is None else run_time_s / rate_duration_s(scenario.rate_stages)
+        )
+        return tuple(
+            RateStage(s.duration_s * scale, s.from_per_s, s.to_per_s) for s in scenario.rate_stages
+        )
+    return constant_rate(scenario.rate or 1.0, run_time_s)
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = parse_rate(text)
+    except ValueError as error:
+        raise UsageError(f"--rate: {error}") from None
+    if rate > MAX_USERS:
+        raise UsageError(f"--rate {text} is above what one run sends (at most {MAX_USERS:,}/s)")
+    return rate
+
+
+def _run_time(options: Options, scenario: Scenario) -> float:
+    """--run-time, else the scenario's length."""
+    if options.run_time is None:
+        if scenario.rate_stages:
+            return rate_duration_s(scenario.rate_stages)
+        known = scenario.run_time_s or (total_duration_s(scenario.stages) if scenario.stages else 0)
+        if not known:
+            raise UsageError("--rate needs --run-time: how long to send it")
+        return known
+    try:
+        run_time_s = parse_duration(options.run_time)
+    except ValueError as error:
+        raise UsageError(f"--run-time: {error}") from None
+    if run_time_s <= 0:
+        raise UsageError("--run-time must be positive")
+    return run_time_s
+
+
+def _max_in_flight(
+    rate_stages: tuple[RateStage, ...], options: Options, problems: list[str]
+) -> int:
+    """The open model's bound on arrivals in progress: past it, arrivals are dropped and counted.
+
+    By default ten seconds of the peak rate: enough for every answer within the thresholds a
+    run judges, while a target that stops answering cannot make the generator hold unbounded
+    users (k6's maxVUs, the Locust plugin's pool)."""
+    if options.max_in_flight is not None:
+        if not rate_stages:
+            problems.append("--max-in-flight is for an arrival rate (--rate or --rate-stages)")
+        elif not 1 <= options.max_in_flight <= MAX_USERS:
+            problems.append(f"--max-in-flight must be between 1 and {MAX_USERS:,}")
+        return options.max_in_flight
+    if not rate_stages:
+        return 0
+    return min(MAX_USERS, max(10, math.ceil(peak_rate(rate_stages) * 10)))
 
 
 def _monitor_problems(options: Options, problems: list[str]) -> None:

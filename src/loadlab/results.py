@@ -33,6 +33,15 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class RateStage:
+    """Open-model load: arrivals per second ramping linearly from `from_per_s` to `to_per_s`."""
+
+    duration_s: float
+    from_per_s: float
+    to_per_s: float
+
+
+@dataclass(frozen=True)
 class Target:
     host: str
     embedded: bool
@@ -50,7 +59,9 @@ class PlanInfo:
     exclude_tags: tuple[str, ...] = ()
     script: str = ""
     workers: int = 1
-    profile: str = "stages"  # or the suite's own shape, which loadlab followed
+    profile: str = "stages"  # or the suite's own shape, which loadlab followed, or "arrival rate"
+    rate_stages: tuple[RateStage, ...] = ()  # the open model's (docs/capacity.md)
+    max_in_flight: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,26 @@ class LatencyStats:
 class EndpointStats(LatencyStats):
     method: str = ""
     name: str = ""
+
+
+@dataclass(frozen=True)
+class OpenModel:
+    """An open-model run's arrivals, and its latency counted from the moment each request was
+    sent (`service`); the run's totals and endpoints count from the moment it was due."""
+
+    planned: int  # arrivals the rate stages ask for over their whole length
+    started: int  # arrivals that began an iteration of the suite
+    dropped: int  # came due with max_in_flight arrivals in progress: never sent
+    late: int  # started more than LATE_MS after they were due (counted from due all the same)
+    sent_per_s: float  # started / the measured duration
+    service: LatencyStats
+    service_endpoints: tuple[EndpointStats, ...] = ()
+
+    @property
+    def dropped_rate(self) -> float:
+        """Dropped arrivals, percent of those that came due."""
+        due = self.started + self.dropped
+        return 100.0 * self.dropped / due if due else 0.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +187,7 @@ class RunSummary:
     labels: dict[str, str] = field(default_factory=dict)
     histograms: dict[str, str] = field(default_factory=dict, repr=False)
     comparison: Comparison | None = None
+    open_model: OpenModel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,6 +215,8 @@ class RunSummary:
         plan["stages"] = tuple(Stage(**s) for s in plan["stages"])
         plan["tags"] = tuple(plan.get("tags", ()))
         plan["exclude_tags"] = tuple(plan.get("exclude_tags", ()))
+        plan["rate_stages"] = tuple(RateStage(**s) for s in plan.get("rate_stages", ()))
+        open_model = data.get("open_model")
         monitor = dict(data["monitor"])
         monitor["samples"] = tuple(monitor.get("samples", ()))
         return cls(
@@ -211,6 +245,7 @@ class RunSummary:
             comparison=None
             if data.get("comparison") is None
             else Comparison.from_dict(data["comparison"]),
+            open_model=None if open_model is None else _open_model(open_model),
         )
 
     @classmethod
@@ -256,6 +291,14 @@ def _from_version_1(data: dict[str, Any]) -> dict[str, Any]:
         "endpoints": [percent(e) for e in data["endpoints"]],
         "monitor": monitor,
     }
+
+
+def _open_model(data: dict[str, Any]) -> OpenModel:
+    return OpenModel(
+        **{k: v for k, v in data.items() if k not in ("service", "service_endpoints")},
+        service=_build(LatencyStats, data["service"]),
+        service_endpoints=tuple(_build(EndpointStats, e) for e in data["service_endpoints"]),
+    )
 
 
 def _build(kind: type[_T], data: dict[str, Any]) -> _T:

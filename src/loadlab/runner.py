@@ -26,13 +26,14 @@ from loadlab.engines import (
     create_engine,
 )
 from loadlab.errors import Interrupted, LoadlabError
-from loadlab.histograms import RunStats
+from loadlab.histograms import Arrivals, ClientResult, RunStats
 from loadlab.history_config import HistorySettings
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult
 from loadlab.plan import RunPlan
 from loadlab.progress import Progress
+from loadlab.rates import planned_arrivals
 from loadlab.reports import InfluxTarget, ReportError, write_reports
-from loadlab.results import RunSummary, Target
+from loadlab.results import OpenModel, RunSummary, Target
 from loadlab.run_history import RunHistory
 from loadlab.sources import missing_sources, not_measured
 from loadlab.stages import judged_window
@@ -92,14 +93,20 @@ def execute(
     *,
     influxdb: InfluxTarget | None = None,
     history: HistorySettings | None = None,
+    target: TargetInfo | None = None,
 ) -> RunOutcome:
+    """One run. `target`: one already running (a capacity search's embedded platform); without
+    `history` the run is neither compared nor recorded (a capacity search's step)."""
     check_available(plan.engine)
-    if plan.host is not None:
+    if plan.host is not None and target is None:
         check_reachable(plan.host)
     created = datetime.now(UTC)
-    run_dir = _new_run_dir(plan.results_dir, f"{created:%Y%m%d-%H%M%S}-{plan.scenario}")
+    run_dir = new_run_dir(plan.results_dir, f"{created:%Y%m%d-%H%M%S}-{plan.scenario}")
     interrupts = _Interrupts(progress)
-    with interrupts.installed(), _target(plan, run_dir, progress, interrupts) as target:
+    started = (
+        contextlib.nullcontext(target) if target else _target(plan, run_dir, progress, interrupts)
+    )
+    with interrupts.installed(), started as target:
         if interrupts.count:
             raise Interrupted("interrupted before the load started", hint="nothing was measured")
         skipped = _not_measured(plan, target, progress)
@@ -111,7 +118,7 @@ def execute(
         summary = _run_engine(
             plan, target, run_dir, skipped, interrupts=interrupts, progress=progress
         )
-    return _finish(plan, summary, run_dir, influxdb, history or HistorySettings(url=None))
+    return _finish(plan, summary, run_dir, influxdb, history)
 
 
 @contextlib.contextmanager
@@ -165,7 +172,7 @@ def _run_engine(
     # Load starts now: the engine, the monitor and the reports share this clock.
     run = Run(plan, run_dir, target, RunClock.now(), skipped)
     clock = run.clock
-    stats = RunStats(clock.second_wall_s)
+    stats = RunStats(clock.second_wall_s, warmup_s=plan.warmup_s)
     engine = create_engine(plan.engine, EngineContext(plan, target, run.run_id, run_dir, stats))
     monitor = Monitor(
         MonitorConfig(
@@ -243,12 +250,14 @@ def _summarize(
         plan.stages, stats.load_started_s(), stats.load_ended_s()
     )
     aggregates = monitor_result.aggregates(steady_from_s, steady_to_s)
+    open_model = _open_model(plan, client)
     thresholds = evaluate(
         plan.thresholds,
         totals=totals,
         endpoints=endpoints,
         aggregates=aggregates,
         not_measured=run.not_measured,
+        open_model=open_model,
     ) + (() if interrupted else result.suite_results)
     generator_cpu = _generator_cpu(stats, aggregates.get("generator_max_process_cpu_percent_max"))
     verdict = decide(
@@ -285,6 +294,22 @@ def _summarize(
             "engine_failures": result.engine_failures,
         },
         histograms=stats.encoded_histograms(),
+        open_model=open_model,
+    )
+
+
+def _open_model(plan: RunPlan, client: ClientResult) -> OpenModel | None:
+    if not plan.open_model:
+        return None
+    arrivals = client.arrivals or Arrivals()
+    return OpenModel(
+        planned=planned_arrivals(plan.rate_stages),
+        started=arrivals.started,
+        dropped=arrivals.dropped,
+        late=arrivals.late,
+        sent_per_s=arrivals.started / client.duration_s if client.duration_s else 0.0,
+        service=client.service or client.totals,
+        service_endpoints=client.service_endpoints,
     )
 
 
@@ -299,27 +324,31 @@ def _finish(
     summary: RunSummary,
     run_dir: Path,
     influxdb: InfluxTarget | None,
-    settings: HistorySettings,
+    settings: HistorySettings | None,
 ) -> RunOutcome:
     problem = None  # summary.json first: the json reporter writes it before any other output
-    recorded = RunHistory(plan.results_dir, settings)
+    recorded = None if settings is None else RunHistory(plan.results_dir, settings)
     try:
-        summary = recorded.judge(summary)  # compared with its baseline before any report
+        if recorded is not None:
+            summary = recorded.judge(summary)  # compared with its baseline before any report
         try:
             write_reports(summary, run_dir, influxdb=influxdb)
         except ReportError as error:
             problem = f"{error}; {error.hint}" if error.hint else str(error)
-        recorded.record(summary, run_dir)
+        if recorded is not None:
+            recorded.record(summary, run_dir)
     finally:
-        recorded.close()
-    problem = "; ".join(p for p in (problem, *recorded.problems) if p) or None
+        if recorded is not None:
+            recorded.close()
+    history_problems = recorded.problems if recorded is not None else []
+    problem = "; ".join(p for p in (problem, *history_problems) if p) or None
     written = influxdb.describe() if influxdb is not None and problem is None else None
     return RunOutcome(
         summary=summary, run_dir=run_dir, report_problem=problem, influx_written=written
     )
 
 
-def _new_run_dir(results_dir: Path, name: str) -> Path:
+def new_run_dir(results_dir: Path, name: str) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     for attempt in range(100):
         candidate = results_dir / (name if attempt == 0 else f"{name}-{attempt}")

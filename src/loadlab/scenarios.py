@@ -16,7 +16,8 @@ from types import MappingProxyType
 from typing import Any
 
 from loadlab.errors import UsageError
-from loadlab.results import Stage
+from loadlab.rates import describe, parse_rate, parse_rate_stages
+from loadlab.results import RateStage, Stage
 from loadlab.stages import parse_stages
 from loadlab.units import format_duration, parse_duration
 
@@ -29,17 +30,26 @@ _SCENARIO_KEYS = frozenset(
         "spawn_rate",
         "run_time",
         "stages",
+        "rate",
+        "rate_stages",
         "thresholds",
         "tags",
         "exclude_tags",
     }
+)
+_PROFILES = (
+    frozenset({"stages"}),
+    frozenset({"rate_stages"}),
+    frozenset({"rate", "run_time"}),
+    frozenset({"users", "spawn_rate", "run_time"}),
 )
 _DEFAULT_KEYS = frozenset({"engine", "locustfile", "k6_script", "results_dir"})
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """One preset: either a ramp-and-hold profile (users, spawn_rate, run_time) or stages."""
+    """One preset: a ramp-and-hold profile (users, spawn_rate, run_time), stages of users, or
+    an arrival rate (the open model: rate and run_time, or rate_stages)."""
 
     name: str
     description: str
@@ -52,8 +62,14 @@ class Scenario:
     exclude_tags: tuple[str, ...] = ()
     # True when the thresholds are the package's presets, not the user's loadlab.toml.
     default_thresholds: bool = False
+    rate: float | None = None
+    rate_stages: tuple[RateStage, ...] = ()
 
     def profile_text(self) -> str:
+        if self.rate_stages:
+            return "arrivals " + describe(self.rate_stages)
+        if self.rate is not None:
+            return f"arrivals {self.rate:g}/s for {format_duration(self.run_time_s or 0.0)}"
         if self.stages:
             parts = (f"{format_duration(s.duration_s)}:{s.target}" for s in self.stages)
             return "stages " + ",".join(parts)
@@ -157,11 +173,14 @@ class _Layers:
         for key in sorted(set(table) - _SCENARIO_KEYS):
             self.problems.append(f"{source}: unknown key scenarios.{name}.{key}")
         merged = self.scenarios.setdefault(name, {})
-        if "stages" in table:
-            for flat_key in ("users", "spawn_rate", "run_time"):
-                merged.pop(flat_key, None)
-        elif {"users", "spawn_rate", "run_time"} & set(table):
-            merged.pop("stages", None)
+        # A table that sets one kind of profile replaces the kind it had.
+        for profile in _PROFILES:
+            if profile & set(table):
+                for other in _PROFILES:
+                    if other is not profile:
+                        for key in other - profile:
+                            merged.pop(key, None)
+                break
         merged.update({k: v for k, v in table.items() if k in _SCENARIO_KEYS})
         if "thresholds" in table:
             self.thresholds_from[name] = source
@@ -198,21 +217,28 @@ def _scenario(
     where = f"scenarios.{name}"
     before = len(problems)
     stages: tuple[Stage, ...] = ()
-    users = spawn_rate = run_time_s = None
+    rate_stages: tuple[RateStage, ...] = ()
+    users = spawn_rate = run_time_s = rate = None
     if "stages" in table:
         try:
             stages = parse_stages(str(table["stages"]))
         except UsageError as error:
             problems.append(f"{where}.stages: {error}")
+    elif "rate_stages" in table:
+        try:
+            rate_stages = parse_rate_stages(str(table["rate_stages"]))
+        except UsageError as error:
+            problems.append(f"{where}.rate_stages: {error.one_line()}")
+    elif "rate" in table:
+        try:
+            rate = parse_rate(str(table["rate"]))
+        except ValueError as error:
+            problems.append(f"{where}.rate: {error}")
+        run_time_s = _run_time(table, where, problems)
     else:
         users = _number(table, "users", where, problems, integer=True)
         spawn_rate = _number(table, "spawn_rate", where, problems, integer=False)
-        try:
-            run_time_s = parse_duration(str(table.get("run_time", "")))
-            if run_time_s <= 0:
-                problems.append(f"{where}.run_time must be positive")
-        except ValueError as error:
-            problems.append(f"{where}.run_time: {error}")
+        run_time_s = _run_time(table, where, problems)
     lists = {
         key: _strings(table, key, where, problems) for key in ("thresholds", "tags", "exclude_tags")
     }
@@ -230,7 +256,20 @@ def _scenario(
         tags=lists["tags"],
         exclude_tags=lists["exclude_tags"],
         default_thresholds=default_thresholds,
+        rate=rate,
+        rate_stages=rate_stages,
     )
+
+
+def _run_time(table: dict[str, Any], where: str, problems: list[str]) -> float | None:
+    try:
+        run_time_s = parse_duration(str(table.get("run_time", "")))
+    except ValueError as error:
+        problems.append(f"{where}.run_time: {error}")
+        return None
+    if run_time_s <= 0:
+        problems.append(f"{where}.run_time must be positive")
+    return run_time_s
 
 
 def _number(

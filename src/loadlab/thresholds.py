@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from loadlab.errors import UsageError
 from loadlab.metrics import AGGREGATES, PERCENTILES, THRESHOLD_METRICS, format_value
-from loadlab.results import EndpointStats, LatencyStats, ThresholdResult, ThresholdStatus
+from loadlab.results import (
+    EndpointStats,
+    LatencyStats,
+    OpenModel,
+    ThresholdResult,
+    ThresholdStatus,
+)
 from loadlab.units import (
     Measured,
     format_duration,
@@ -36,7 +42,10 @@ _EXPRESSION = re.compile(
 
 
 METRICS = THRESHOLD_METRICS
-CLIENT_METRICS = tuple(name for name, spec in METRICS.items() if spec.client_side)
+ARRIVAL_METRICS = ("dropped_arrivals", "dropped_rate", "late_arrivals")
+CLIENT_METRICS = tuple(
+    name for name, spec in METRICS.items() if spec.client_side or name in ARRIVAL_METRICS
+)
 # Fewer samples than this cannot support a claim about the percentile.
 _MIN_SAMPLES = {"p50": 2, "p90": 10, "p95": 20, "p99": 100, "p999": 1000}
 
@@ -117,13 +126,14 @@ def evaluate(
     endpoints: Sequence[EndpointStats],
     aggregates: Mapping[str, Measured],
     not_measured: Mapping[str, str] | None = None,
+    open_model: OpenModel | None = None,
 ) -> tuple[ThresholdResult, ...]:
     """`not_measured`: expression -> why, for defaults whose source the run did not have."""
     skipped = not_measured or {}
     return tuple(
         _skipped(t, skipped[t.expression])
         if t.expression in skipped
-        else _judge(t, _measure(t, totals, endpoints, aggregates))
+        else _judge(t, _measure(t, totals, endpoints, aggregates, open_model))
         for t in thresholds
     )
 
@@ -169,8 +179,14 @@ def _measure(
     totals: LatencyStats,
     endpoints: Sequence[EndpointStats],
     aggregates: Mapping[str, Measured],
+    open_model: OpenModel | None = None,
 ) -> Measured:
     spec = METRICS[threshold.metric]
+    if threshold.metric in ARRIVAL_METRICS:
+        return _arrivals(threshold.metric, open_model)
+    if threshold.metric.startswith("service_") and open_model is not None:
+        # The same percentile, of the latency from the moment each request was sent.
+        totals, endpoints = open_model.service, open_model.service_endpoints
     if not spec.client_side:
         found = aggregates.get(threshold.metric)
         if found is None:
@@ -183,8 +199,22 @@ def _measure(
     return _client_metric(threshold, stats, where)
 
 
+def _arrivals(metric: str, open_model: OpenModel | None) -> Measured:
+    unit = METRICS[metric].unit
+    if open_model is None:
+        return Measured(None, unit, "a closed-model run has no arrivals: give --rate")
+    values = {
+        "dropped_arrivals": float(open_model.dropped),
+        "dropped_rate": open_model.dropped_rate,
+        "late_arrivals": float(open_model.late),
+    }
+    if open_model.started + open_model.dropped == 0:
+        return Measured(None, unit, "no arrival came due")
+    return Measured(values[metric], unit)
+
+
 def _client_metric(threshold: Threshold, stats: LatencyStats, where: str) -> Measured:
-    metric = threshold.metric
+    metric = threshold.metric.removeprefix("service_")
     unit = METRICS[metric].unit
     if metric in PERCENTILES:
         needed = _MIN_SAMPLES[metric]

@@ -48,7 +48,7 @@ def test_histograms_and_samples_merge_into_exact_totals() -> None:
     stats.add_sample(START + 2, "POST", "/b", 40.0, failed=False)
     stats.add_error("GET", "/a", "HTTP 500", 1)
     stats.set_users(START, 2)
-    totals, endpoints, errors, timeline, duration_s = stats.finish()
+    totals, endpoints, errors, timeline, duration_s, *_ = stats.finish()
     assert (totals.requests, totals.failures, totals.mean_ms) == (4, 1, 25.0)
     assert stats.load_started_s() == 1.0
     assert duration_s == 2.0
@@ -69,7 +69,7 @@ def test_old_seconds_are_closed_and_late_data_still_counts() -> None:
     stats.close_settled()
     assert list(stats._open) == [OPEN_SECONDS + 5]
     stats.add_sample(START, "GET", "/a", 7.0, failed=True)
-    totals, _, _, timeline, _ = stats.finish()
+    totals, _, _, timeline, *_ = stats.finish()
     assert (totals.requests, totals.failures) == (3, 1)
     assert (timeline[0].requests, timeline[0].failures) == (2, 1)
 
@@ -103,7 +103,7 @@ def test_errors_group_without_their_ids_and_stay_bounded() -> None:
         stats.add_error("POST", "/a", f'got 503: {{"request_id":"{request_id}"}}')
     for index in range(MAX_ERROR_GROUPS + 5):
         stats.add_error("GET", f"/b/{index}", "HTTP 500")
-    _, _, errors, _, _ = stats.finish()
+    _, _, errors, *_ = stats.finish()
     assert len(errors) == MAX_ERROR_GROUPS + 1
     masked = next(e for e in errors if e.name == "/a")
     assert masked.occurrences == 3

@@ -4,6 +4,10 @@ It answers every GET with 200 (and /metrics with 404, or with the given Promethe
 remembers the wall-clock time of every request but those to "/" (loadlab's reachability check),
 so a test controls the target and knows exactly when the engine's requests arrived. Not a test
 module itself.
+
+For the open model's tests it can also be a queue of known capacity: `servers` requests at a
+time, each served in `service_s` (the rest wait their turn), so it answers servers / service_s
+requests per second; and it can stall: every `stall[0]` seconds, no answer for `stall[1]` seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class TinyTarget:
     metrics: str | None = None
     arrivals: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    started: float = field(default_factory=time.monotonic)
 
     def first_request_s(self) -> float:
         with self.lock:
@@ -30,8 +35,25 @@ class TinyTarget:
 
 
 @contextlib.contextmanager
-def tiny_target(metrics: str | None = None) -> Iterator[TinyTarget]:
+def tiny_target(
+    metrics: str | None = None,
+    *,
+    servers: int = 0,
+    service_s: float = 0.0,
+    stall: tuple[float, float] | None = None,
+) -> Iterator[TinyTarget]:
     target = TinyTarget(url="", metrics=metrics)
+    turns = threading.BoundedSemaphore(servers) if servers else None
+
+    def serve() -> None:
+        if stall is not None:
+            period_s, stall_s = stall
+            phase_s = (time.monotonic() - target.started) % period_s
+            if phase_s < stall_s:
+                time.sleep(stall_s - phase_s)
+        if turns is not None:
+            with turns:
+                time.sleep(service_s)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -44,6 +66,7 @@ def tiny_target(metrics: str | None = None) -> Iterator[TinyTarget]:
                 if self.path != "/":  # "/" is loadlab's reachability check, not the suite's load
                     with target.lock:
                         target.arrivals.append(time.time())
+                    serve()
                 body, status = b"ok", 200
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
@@ -55,6 +78,7 @@ def tiny_target(metrics: str | None = None) -> Iterator[TinyTarget]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    server.request_queue_size = 1024  # a queue of known capacity queues, never refuses
     target.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,8 +1,10 @@
 """k6 as the engine: one `k6 run` subprocess whose per-request output is streamed, not stored.
 
 k6 writes `--out json=` into a named pipe; a reader thread parses the `http_req_duration` and `vus`
-points and hands them to the main thread, which fills the same histograms the Locust plugin fills.
-Nothing grows on disk or in memory with the run's length.
+points (and, in an open-model run, `iterations` and `dropped_iterations`) and hands them to the
+main thread, which fills the same histograms the Locust plugin fills. Nothing grows on disk or in
+memory with the run's length. An open-model run (an arrival rate) runs a wrapper of the script
+instead, written into the run's directory (k6_open_model.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from loadlab.engines.base import (
     last_line,
     suite_environment,
 )
+from loadlab.engines.k6_open_model import open_model_script
 from loadlab.processes import kill_group, wait_or_kill
 from loadlab.results import ThresholdResult
 from loadlab.stages import format_stages
@@ -34,10 +37,12 @@ SUMMARY_FILE = "k6_summary.json"
 OUTPUT_LOG = "k6_output.log"
 PIPE_FILE = "k6_points.fifo"
 RAW_FILE = "raw-k6.tsv"
+OPEN_MODEL_FILE = "k6_open_model.js"
 THRESHOLDS_FAILED = 99  # k6's own script thresholds failed: the run itself is fine
 EXTERNAL_ABORT = 105
 
-# (epoch second, method, name, duration ms, failed, error) or ("vus", epoch second, users)
+# (epoch second, method, name, duration ms, failed, error), ("vus", epoch second, users), or in
+# an open-model run ("arrivals", iterations started and finished, arrivals dropped)
 Point = tuple[int, str, str, float, bool, str | None] | tuple[str, int, int]
 
 
@@ -59,7 +64,9 @@ class EpochSeconds:
         return second
 
 
-def _read_points(pipe: Path, points: queue.SimpleQueue[Point | None], raw: Path | None) -> None:
+def _read_points(
+    pipe: Path, points: queue.SimpleQueue[Point | None], raw: Path | None, open_model: bool = False
+) -> None:
     epoch = EpochSeconds()
     raw_file: IO[str] | None = open(raw, "w") if raw else None  # noqa: SIM115
     try:
@@ -82,6 +89,10 @@ def _read_points(pipe: Path, points: queue.SimpleQueue[Point | None], raw: Path 
                 elif '"metric":"vus"' in line:
                     data = json.loads(line)["data"]
                     points.put(("vus", epoch(data["time"]), int(data["value"])))
+                elif open_model and '"metric":"iterations"' in line:
+                    points.put(("arrivals", 1, 0))
+                elif open_model and '"metric":"dropped_iterations"' in line:
+                    points.put(("arrivals", 0, int(float(json.loads(line)["data"]["value"]))))
     finally:
         if raw_file is not None:
             raw_file.close()
@@ -137,7 +148,10 @@ class K6Engine:
         os.mkfifo(self._pipe)
         raw = run_dir / RAW_FILE if plan.keep_raw else None
         self._reader = threading.Thread(
-            target=_read_points, args=(self._pipe, self._points, raw), name="k6-points", daemon=True
+            target=_read_points,
+            args=(self._pipe, self._points, raw, plan.open_model),
+            name="k6-points",
+            daemon=True,
         )
         self._reader.start()
         variables = {
@@ -148,13 +162,21 @@ class K6Engine:
         }
         if self._context.target.admin_key:
             variables["PLATFORM_ADMIN_API_KEY"] = self._context.target.admin_key
+        script = plan.script
+        if plan.open_model:
+            self._context.stats.add_arrivals()  # an open-model run, even if nothing arrives
+            script = run_dir / OPEN_MODEL_FILE
+            script.write_text(
+                open_model_script(plan.script, plan.rate_stages, plan.max_in_flight),
+                encoding="utf-8",
+            )
         command = [
             binary, "run", "--no-usage-report", "--no-color",
             "--out", f"json={self._pipe}",
             "--summary-export", str(run_dir / SUMMARY_FILE),
             *(["--stage", format_stages(plan.stages)] if plan.stages else []),
             *(arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")),
-            str(plan.script),
+            str(script),
         ]  # fmt: skip
         with open(run_dir / OUTPUT_LOG, "ab") as log:
             self._process = subprocess.Popen(
@@ -218,6 +240,11 @@ class K6Engine:
 
     def _drain(self) -> None:
         stats = self._context.stats
+        # k6 never queues an arrival: one that finds every VU busy is dropped and counted. So
+        # each request was sent when its arrival was due, and its latency from the intended
+        # start is its service time.
+        open_model = self._context.plan.open_model
+        started = dropped = 0
         while True:
             try:
                 point = self._points.get_nowait()
@@ -228,10 +255,17 @@ class K6Engine:
             if point[0] == "vus":
                 stats.set_users(int(point[1]), int(point[2]))
                 continue
+            if point[0] == "arrivals":
+                started += int(point[1])
+                dropped += int(point[2])
+                continue
             second, method, name, value, failed, error = point  # type: ignore[misc]
-            stats.add_sample(second, method, name, value, failed=failed)
+            service_ms = value if open_model else None
+            stats.add_sample(second, method, name, value, failed=failed, service_ms=service_ms)
             if error is not None:
                 stats.add_error(method, name, error)
+        if started or dropped:
+            stats.add_arrivals(started=started, dropped=dropped)
         stats.close_settled()
 
 

@@ -25,6 +25,7 @@ from loadlab.engines.base import (
 )
 from loadlab.histograms import decode
 from loadlab.processes import kill_group, wait_or_kill
+from loadlab.rates import format_rate_stages
 from loadlab.results import ThresholdResult
 from loadlab.stages import format_stages
 from loadlab.target import free_port
@@ -92,6 +93,10 @@ class LocustEngine:
         tag_args = [*(["--tags", *plan.tags] if plan.tags else [])]
         tag_args += ["--exclude-tags", *plan.exclude_tags] if plan.exclude_tags else []
         raw_args = ["--loadlab-raw-dir", str(run_dir)] if plan.keep_raw else []
+        if plan.open_model:
+            rates = ["--loadlab-rate-stages", format_rate_stages(plan.rate_stages)]
+            tag_args += [*rates, "--loadlab-max-in-flight", str(plan.max_in_flight)]
+            tag_args += ["--loadlab-workers", str(plan.workers)]
         master = [
             binary, "-f", files, "--headless", "--master",
             "--expect-workers", str(plan.workers), "--expect-workers-max-wait", "60",
@@ -184,7 +189,9 @@ class LocustEngine:
     def _ingest(self, record: dict[str, Any]) -> None:
         stats = self._context.stats
         if record["type"] == "stats":
-            for second, method, name, encoded, requests, failures, sum_ms in record["entries"]:
+            for second, method, name, encoded, requests, failures, sum_ms, *service in record[
+                "entries"
+            ]:
                 stats.add_histogram(
                     second,
                     method,
@@ -193,7 +200,11 @@ class LocustEngine:
                     requests=requests,
                     failures=failures,
                     sum_ms=sum_ms,
+                    service=(decode(service[0]), float(service[1])) if service else None,
                 )
+            started, dropped, late = record.get("arrivals") or (0, 0, 0)
+            if self._context.plan.open_model:
+                stats.add_arrivals(started=started, dropped=dropped, late=late)
             for method, name, message, occurrences in record["errors"]:
                 stats.add_error(method, name, message, occurrences)
         elif record["type"] == "suite_exit":

@@ -5,6 +5,13 @@ endpoint per second and ship them, encoded, with each stats report; the master a
 to a JSON-lines file that loadlab reads while the run goes on. The master also writes the user count
 and the workers' CPU once a second, and follows the stages given by `--loadlab-stages`.
 
+With `--loadlab-rate-stages` (the open model, docs/capacity.md) the shape starts one
+`LoadlabArrivals` user per worker instead of the suite's users. It schedules the worker's share of
+the arrivals at their due times, whatever the answers do, and runs each as one task of a suite
+user (picked by the classes' weights) from a pool bounded by `--loadlab-max-in-flight`; an arrival
+that finds the pool full is dropped and counted. Each response is recorded twice: from the moment
+its arrival was due and from the moment it was sent.
+
 Listeners are registered at import because that is how Locust loads plugins; they do nothing unless
 loadlab's options were given. The histograms and the stage arithmetic are loadlab's own
 (`loadlab.histograms`, `loadlab.stages`), not copies: a percentile and a ramp mean the same on
@@ -16,19 +23,34 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
+import random
+import sys
 import time
+import traceback
 from typing import Any
 
 import gevent
-from locust import LoadTestShape, events
+import gevent.pool
+from locust import LoadTestShape, User, events, task
+from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 from locust.runners import MasterRunner, WorkerRunner
+from locust.user.task import LOCUST_STATE_RUNNING, DefaultTaskSet
 
 from loadlab.histograms import new_histogram, to_us
-from loadlab.results import Stage
+from loadlab.rates import due_s, read_rate_stages
+from loadlab.rates import total_duration_s as rate_duration_s
+from loadlab.results import RateStage, Stage
 from loadlab.stages import parse_stages, shape_tick
 
 REPORT_KEY = "loadlab"
+DONE_MESSAGE = "loadlab_arrivals_done"
+LATE_MS = 100.0  # an arrival started later than this after it was due counts as late
+DRAIN_S = 30.0  # after the last arrival, the longest the master waits for answers in flight
+# Known before the locustfiles are imported, so the arrivals' user class exists only when asked.
+OPEN_MODEL = any(arg.startswith("--loadlab-rate-stages") for arg in sys.argv)
+logger = logging.getLogger(__name__)
 
 
 class _Recorder:
@@ -42,33 +64,56 @@ class _Recorder:
         # last report (requests that end while Locust stops) is in neither.
         self.raw_pending: list[str] = []
         self.out: Any = None
+        # Open model: each running arrival's delay past its due time (ms), by greenlet, and the
+        # arrivals started, dropped and started late since the last report.
+        self.delays: dict[Any, float] = {}
+        self.arrivals = [0, 0, 0]
 
     def record(self, method: str, name: str, response_time_ms: float, failed: bool) -> None:
+        delay_ms = self.delays.get(gevent.getcurrent()) if OPEN_MODEL else None
+        value_ms = response_time_ms if delay_ms is None else response_time_ms + delay_ms
         key = (int(time.time()), method, name)
         cell = self.cells.get(key)
         if cell is None:
             cell = [new_histogram(), 0, 0, 0.0]
+            if OPEN_MODEL:
+                cell += [new_histogram(), 0.0]
             self.cells[key] = cell
-        cell[0].record_value(to_us(response_time_ms))
+        cell[0].record_value(to_us(value_ms))
         cell[1] += 1
         cell[2] += int(failed)
-        cell[3] += response_time_ms
+        cell[3] += value_ms
+        if OPEN_MODEL:
+            cell[4].record_value(to_us(response_time_ms))
+            cell[5] += response_time_ms
         if self.raw is not None:
-            self.raw_pending.append(f"{method}\t{name}\t{response_time_ms!r}\t{int(failed)}\n")
+            service = f"\t{response_time_ms!r}" if OPEN_MODEL else ""
+            self.raw_pending.append(f"{method}\t{name}\t{value_ms!r}\t{int(failed)}{service}\n")
 
     def drain(self) -> dict[str, Any]:
         entries = [
-            [second, method, name, cell[0].encode().decode("ascii"), cell[1], cell[2], cell[3]]
+            [
+                second,
+                method,
+                name,
+                cell[0].encode().decode("ascii"),
+                cell[1],
+                cell[2],
+                cell[3],
+                *([cell[4].encode().decode("ascii"), cell[5]] if len(cell) > 4 else []),
+            ]
             for (second, method, name), cell in self.cells.items()
         ]
         errors = [[m, n, msg, count] for (m, n, msg), count in self.errors.items()]
+        arrivals = self.arrivals
         self.cells = {}
         self.errors = {}
+        self.arrivals = [0, 0, 0]
         if self.raw is not None:
             self.raw.writelines(self.raw_pending)
             self.raw_pending = []
             self.raw.flush()
-        return {"entries": entries, "errors": errors}
+        return {"entries": entries, "errors": errors, "arrivals": arrivals}
 
     def write(self, line: dict[str, Any]) -> None:
         if self.out is not None:
@@ -84,6 +129,9 @@ def _add_arguments(parser: Any) -> None:
     parser.add_argument("--loadlab-out", default="", help="loadlab: JSON-lines file (master)")
     parser.add_argument("--loadlab-stages", default="", help="loadlab: stages, ms:users,...")
     parser.add_argument("--loadlab-raw-dir", default="", help="loadlab: raw samples (tests)")
+    parser.add_argument("--loadlab-rate-stages", default="", help="loadlab: open model, JSON")
+    parser.add_argument("--loadlab-max-in-flight", type=int, default=0, help="loadlab: per run")
+    parser.add_argument("--loadlab-workers", type=int, default=1, help="loadlab: worker count")
 
 
 @events.init.add_listener
@@ -92,6 +140,8 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
     if options is None:
         return
     runner = environment.runner
+    if isinstance(runner, MasterRunner) and OPEN_MODEL:
+        runner.register_message(DONE_MESSAGE, _on_arrivals_done)
     if isinstance(runner, MasterRunner) and options.loadlab_out:
         _recorder.out = open(options.loadlab_out, "a", encoding="utf-8")  # noqa: SIM115
         gevent.spawn(_report_users, environment)
@@ -154,7 +204,7 @@ def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
 @events.worker_report.add_listener
 def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
     report = data.get(REPORT_KEY)
-    if report is not None and (report["entries"] or report["errors"]):
+    if report is not None and (report["entries"] or report["errors"] or any(report["arrivals"])):
         _recorder.write({"type": "stats", "worker": client_id, **report})
 
 
@@ -168,14 +218,152 @@ def _on_quitting(environment: Any, **_kwargs: Any) -> None:
         _recorder.out = None
 
 
+_done_workers: set[str] = set()
+
+
+def _on_arrivals_done(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    _done_workers.add(str(msg.node_id))
+
+
 class LoadlabShape(LoadTestShape):
-    """The scenario's stages ("ms:users,..."): loadlab's own ramp arithmetic (`shape_tick`)."""
+    """The scenario's stages ("ms:users,..."): loadlab's own ramp arithmetic (`shape_tick`).
+
+    In the open model: one `LoadlabArrivals` user per worker until every worker has sent its
+    last arrival and seen its answers (or DRAIN_S after the last one was due)."""
 
     _stages: tuple[Stage, ...] | None = None
+    _rates: tuple[RateStage, ...] = ()
 
-    def tick(self) -> tuple[int, float] | None:
+    def tick(self) -> tuple[int, float] | tuple[int, float, list[type[User]]] | None:
         if self._stages is None:
             options = self.runner.environment.parsed_options
             text = options.loadlab_stages if options is not None else ""
             self._stages = parse_stages(text) if text else ()
+            rates = options.loadlab_rate_stages if options is not None else ""
+            self._rates = read_rate_stages(rates) if rates else ()
+        if self._rates:
+            workers = max(1, int(getattr(self.runner, "worker_count", 1)))
+            elapsed_s = self.get_run_time()
+            all_done = len(_done_workers) >= workers and elapsed_s >= rate_duration_s(self._rates)
+            if all_done or elapsed_s > rate_duration_s(self._rates) + DRAIN_S:
+                return None
+            return workers, float(workers), [LoadlabArrivals]
         return shape_tick(self._stages, self.get_run_time())
+
+
+class _Arrivals:
+    """One worker's share of the open model: every `workers`-th arrival, from `index` on."""
+
+    def __init__(self, environment: Any) -> None:
+        options = environment.parsed_options
+        self.environment = environment
+        self.stages = read_rate_stages(options.loadlab_rate_stages)
+        self.workers = max(1, options.loadlab_workers)
+        self.index = int(getattr(environment.runner, "worker_index", 0)) % self.workers
+        bound = max(1, round(options.loadlab_max_in_flight / self.workers))
+        self.pool = gevent.pool.Pool(bound)
+        self.classes = [
+            c for c in environment.user_classes if c.__name__ != "LoadlabArrivals" and c.tasks
+        ]
+        self.weights = [max(0, getattr(c, "weight", 1)) for c in self.classes]
+        self.idle: dict[type[User], list[User]] = {c: [] for c in self.classes}
+        self.created: list[User] = []
+
+    def run(self) -> None:
+        started = time.monotonic()
+        k = self.index
+        try:
+            while self.classes:
+                due = due_s(self.stages, k)
+                if due is None:
+                    break
+                wait_s = started + due - time.monotonic()
+                if wait_s > 0:
+                    gevent.sleep(wait_s)
+                if self.pool.full():
+                    _recorder.arrivals[1] += 1
+                else:
+                    self.pool.spawn(self._iteration, started + due)
+                k += self.workers
+            self.pool.join(timeout=DRAIN_S)
+        finally:
+            self.pool.kill(block=False)
+            for user in self.created:
+                _quietly(user.on_stop)
+            _tell_master_done(self.environment)
+
+    def _iteration(self, due_at: float) -> None:
+        delay_ms = max(0.0, (time.monotonic() - due_at) * 1000.0)
+        _recorder.arrivals[0] += 1
+        _recorder.arrivals[2] += int(delay_ms > LATE_MS)
+        me = gevent.getcurrent()
+        _recorder.delays[me] = delay_ms
+        try:
+            (chosen,) = random.choices(self.classes, weights=self.weights)
+            user = self._user(chosen)
+            if user is not None:
+                self._one_task(user)
+        finally:
+            _recorder.delays.pop(me, None)
+
+    def _user(self, chosen: type[User]) -> User | None:
+        """An idle instance of the class, or a new one that has run its on_start."""
+        if self.idle[chosen]:
+            return self.idle[chosen].pop()
+        user = chosen(self.environment)
+        user._state = LOCUST_STATE_RUNNING
+        user._taskset_instance = DefaultTaskSet(user)
+        try:
+            user.on_start()
+        except Exception as error:  # the suite's own failure: Locust's way of reporting it
+            self._user_error(user, error)
+            return None
+        self.created.append(user)
+        return user
+
+    def _one_task(self, user: User) -> None:
+        tasks = user._taskset_instance
+        try:
+            tasks.execute_task(tasks.get_next_task())
+        except (RescheduleTask, RescheduleTaskImmediately, InterruptTaskSet):
+            pass
+        except StopUser:
+            _quietly(user.on_stop)
+            self.created.remove(user)
+            return
+        except Exception as error:
+            self._user_error(user, error)
+        self.idle[type(user)].append(user)
+
+    def _user_error(self, user: User, error: Exception) -> None:
+        logger.error("%s\n%s", error, traceback.format_exc())
+        self.environment.events.user_error.fire(
+            user_instance=user, exception=error, tb=error.__traceback__
+        )
+
+
+def _quietly(call: Any) -> None:
+    try:
+        call()
+    except Exception:
+        logger.exception("on_stop failed")
+
+
+def _tell_master_done(environment: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.send_message(DONE_MESSAGE, None)
+
+
+if OPEN_MODEL:
+
+    class LoadlabArrivals(User):
+        """The open model's scheduler on one worker (not a user of the suite)."""
+
+        @task
+        def _never(self) -> None:  # Locust requires a task; run() below replaces the loop
+            pass
+
+        def run(self) -> None:  # type: ignore[misc]
+            _Arrivals(self.environment).run()
+            gevent.sleep(DRAIN_S * 4)  # the shape ends the run once every worker is done
