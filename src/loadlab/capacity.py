@@ -5,8 +5,10 @@ a warm-up and then for the step time; only what follows the warm-up is judged. R
 `factor` from `start` until a step does not hold (a threshold fails, errors appear, arrivals are
 dropped), the load generator saturates, or the ceiling is reached. Then the interval between the
 last rate that held and the first that did not is halved until it is narrower than `resolution`
-(relative to the lower end). A saturated generator ends the search: the answer is then "at least
-the last rate that held", never a capacity that is really the generator's (docs/capacity.md).
+(relative to the lower end). A threshold a step had too few requests to judge (`error_rate <
+0.1%` needs 3,000) neither holds nor fails it: the answer names it as not judged. A saturated
+generator ends the search: the answer is then "at least the last rate that held", never a
+capacity that is really the generator's (docs/capacity.md).
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from loadlab.errors import EXIT_INCONCLUSIVE, EXIT_TARGET_OR_ENGINE, LoadlabError
+from loadlab.errors import EXIT_INCONCLUSIVE, EXIT_PASSED, EXIT_TARGET_OR_ENGINE, LoadlabError
 from loadlab.metrics import format_value
 from loadlab.results import RunSummary
 
-# Why the search ended: the limit was found, the ceiling held, the generator saturated, a step
-# could not be judged, or even the lowest rate tried did not hold.
-Ending = Literal["limit", "ceiling", "saturated", "inconclusive", "below_start"]
+# Why the search ended: the limit was found, the ceiling held, the generator saturated, or even
+# the lowest rate tried did not hold.
+Ending = Literal["limit", "ceiling", "saturated", "below_start"]
 MAX_LOWERINGS = 4  # halvings of the start rate tried when the first step does not hold
 MAX_STEPS = 40
 
@@ -56,6 +58,7 @@ class Step:
     dropped: int
     generator_saturated: bool
     failed: tuple[str, ...] = ()  # "expression (measured)" of each threshold that did not hold
+    unjudged: tuple[str, ...] = ()  # thresholds with too few requests at this step to judge
 
     @classmethod
     def of(cls, rate_per_s: float, summary: RunSummary, warmup_s: float) -> Step:
@@ -63,11 +66,12 @@ class Step:
         failed = tuple(
             f"{t.expression} ({t.metric} {format_value(t.measured, t.unit)})"
             for t in summary.thresholds
-            if t.status not in ("pass", "not_measured")
+            if t.status in ("fail", "no_data")
         )
+        unjudged = tuple(t.expression for t in summary.thresholds if t.status == "inconclusive")
         return cls(
             rate_per_s=rate_per_s,
-            held=summary.verdict.exit_code == 0,
+            held=summary.verdict.exit_code in (EXIT_PASSED, EXIT_INCONCLUSIVE),
             exit_code=summary.verdict.exit_code,
             run_id=summary.run_id,
             sent_per_s=open_model.sent_per_s if open_model else 0.0,
@@ -80,6 +84,7 @@ class Step:
             dropped=open_model.dropped if open_model else 0,
             generator_saturated=summary.verdict.generator_saturated,
             failed=failed,
+            unjudged=unjudged,
         )
 
 
@@ -181,12 +186,6 @@ def conclude(
             f"{_rate(last.rate_per_s)} before the target failed; add --workers or generator "
             "hosts to find the target's limit"
         )
-    elif last.exit_code == EXIT_INCONCLUSIVE:
-        ending = "inconclusive"
-        line = (
-            f"capacity: not found: the step at {_rate(last.rate_per_s)} had too few requests to "
-            f"judge ({'; '.join(last.failed)}); give a longer --step-time"
-        )
     elif first_bad is None:
         ending = "ceiling"
         line = f"capacity: above {_rate(capacity)}: every threshold holds up to the ceiling"
@@ -204,6 +203,9 @@ def conclude(
             f"({best.throughput_per_s:.1f} req/s) and fails at {_rate(first_bad.rate_per_s)} "
             f"({_measured(first_bad)})"
         )
+    unjudged = sorted({u for s in held for u in s.unjudged})
+    if unjudged:
+        line += f" (not judged at this --step-time, too few requests: {', '.join(unjudged)})"
     exit_code = _exit_code(ending, capacity, settings)
     if settings.min_capacity_per_s is not None:
         wanted = _rate(settings.min_capacity_per_s)
@@ -236,11 +238,12 @@ def _throughput(summary: RunSummary, warmup_s: float) -> float:
 
 
 def _exit_code(ending: Ending, capacity: float | None, settings: SearchSettings) -> int:
-    """0: found (and at least --min-capacity); 1: below --min-capacity; 5: no answer."""
+    """0: found (and at least --min-capacity); 1: below --min-capacity; 5: the generator
+    saturated first, so the target's limit is unknown."""
     minimum = settings.min_capacity_per_s
     if minimum is not None and capacity is not None and capacity >= minimum:
         return 0
-    if ending in ("saturated", "inconclusive"):
+    if ending == "saturated":
         return EXIT_INCONCLUSIVE
     if minimum is not None:
         return 1
@@ -254,7 +257,7 @@ def _ends(step: Step) -> bool:
             f"the step at {_rate(step.rate_per_s)} failed to run (run {step.run_id})",
             hint="see that run's folder for the engine's log",
         )
-    return step.generator_saturated or step.exit_code == EXIT_INCONCLUSIVE
+    return step.generator_saturated
 
 
 def _holds(step: Step) -> str:
@@ -280,4 +283,4 @@ def _nice(rate: float, *, finer: bool = False) -> float:
     if rate <= 0:
         return rate
     scale = 10.0 ** (digits - 1 - math.floor(math.log10(rate)))
-    return float(round(rate * scale) / scale)
+    return math.floor(rate * scale + 0.5) / scale  # half up: 22.5 is 23

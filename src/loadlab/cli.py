@@ -250,7 +250,8 @@ def report(run_dir: Path, **values: Any) -> int:
         ) from None
     except (ValueError, KeyError, TypeError) as error:
         raise UsageError(
-            f"{run_dir}/summary.json cannot be read: {error}", hint="re-run the test"
+            f"{run_dir}/summary.json cannot be read: {error}",
+            hint="give a folder written by `loadlab run`, or re-run the test",
         ) from None
     for path in write_reports(summary, run_dir, influxdb=influxdb):
         click.echo(str(path))

@@ -97,7 +97,7 @@ class OpenModel:
     started: int  # arrivals that began an iteration of the suite
     dropped: int  # came due with max_in_flight arrivals in progress: never sent
     late: int  # started more than LATE_MS after they were due (counted from due all the same)
-    sent_per_s: float  # started / the measured duration
+    sent_per_s: float  # started / the planned length of the rate stages
     service: LatencyStats
     service_endpoints: tuple[EndpointStats, ...] = ()
 
@@ -204,6 +204,11 @@ class RunSummary:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSummary:
         version = data.get("schema_version")
+        if data.get("kind") == "capacity":
+            raise ValueError(
+                "this summary.json is a capacity search's (docs/capacity.md), not a run's; its "
+                "report.html is there already, and each step's run folder is under steps/"
+            )
         if version not in READABLE_VERSIONS:
             raise ValueError(
                 f"summary schema_version {version!r} is not one of "

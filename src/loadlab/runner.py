@@ -307,7 +307,7 @@ def _open_model(plan: RunPlan, client: ClientResult) -> OpenModel | None:
         started=arrivals.started,
         dropped=arrivals.dropped,
         late=arrivals.late,
-        sent_per_s=arrivals.started / client.duration_s if client.duration_s else 0.0,
+        sent_per_s=arrivals.started / plan.run_time_s if plan.run_time_s else 0.0,
         service=client.service or client.totals,
         service_endpoints=client.service_endpoints,
     )

@@ -102,7 +102,7 @@ def test_a_script_without_scenarios_gets_one_arrival_scenario(tmp_path: Path) ->
                 {"duration": "1s", "target": 10 * PER_TIME_UNIT},
                 {"duration": "2s", "target": PER_TIME_UNIT // 2},  # 0.5/s
             ],
-            "preAllocatedVUs": 12,  # the peak of 10/s, and 2
+            "preAllocatedVUs": 50,  # five seconds of the peak of 10/s and 2, at most maxVUs
             "maxVUs": 50,
         }
     }
@@ -132,7 +132,7 @@ def test_the_seed_script_shares_the_rate_80_10_10(tmp_path: Path) -> None:
             TIME_UNIT,
             rate * PER_TIME_UNIT,
             [{"duration": "3s", "target": rate * PER_TIME_UNIT}],
-            rate + 2,
+            rate * 5 + 2,  # five seconds of the share's rate, and 2
             rate * 10,  # its share of 500
         )
         for name, rate in per_s.items()
@@ -172,7 +172,7 @@ export function write() {}
     assert readers["gracefulStop"] == "2s"
     assert (writers["exec"], writers["env"], writers["tags"]) == ("write", None, None)
     # Peak VUs 3 and 1: three quarters of 2/s and of 8 in flight, and one quarter.
-    assert (readers["startRate"], readers["maxVUs"], readers["preAllocatedVUs"]) == (1500, 6, 4)
+    assert (readers["startRate"], readers["maxVUs"], readers["preAllocatedVUs"]) == (1500, 6, 6)
     assert (writers["startRate"], writers["maxVUs"], writers["preAllocatedVUs"]) == (500, 2, 2)
     assert (options["vus"], options["duration"]) == (None, None)
     assert options["thresholds"] == {"http_req_failed": ["rate<0.01"]}

@@ -9,6 +9,11 @@ options are computed then too (the seed's script builds them from environment va
 
 k6 takes arrival rates as whole numbers per `timeUnit`: with a time unit of 1000 s, a rate of
 0.05/s is 50, so fractional rates and small shares of a rate keep three decimals.
+
+k6 starts `preAllocatedVUs` before the load and the rest up to `maxVUs` while it runs; an arrival
+that comes while a VU is still being started is dropped. Enough for five seconds of the peak rate
+are started first, so iterations that sleep (k6 scripts think inside their functions, the seed's
+included) do not drop arrivals at the start of a run.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from loadlab.rates import peak_rate
 from loadlab.results import RateStage
 
 TIME_UNIT_S = 1000
+PREALLOCATED_S = 5
 SCENARIO = "open_model"
 # What the wrapper removes from the script's options: the closed model's load.
 CLOSED_LOAD = ("stages", "vus", "duration", "iterations", "scenarios")
@@ -42,6 +48,7 @@ const STAGES = {stages};
 const PEAK_PER_S = {peak_per_s};
 const MAX_IN_FLIGHT = {max_in_flight};
 const TIME_UNIT_S = {time_unit_s};
+const PREALLOCATED_S = {preallocated_s};
 const KEPT = ['env', 'tags', 'gracefulStop'];
 
 function perTimeUnit(perS, share) {{
@@ -64,7 +71,7 @@ function arrivals(share, own) {{
       duration: `${{ms}}ms`,
       target: perTimeUnit(perS, share),
     }})),
-    preAllocatedVUs: Math.min(maxVUs, Math.ceil(PEAK_PER_S * share) + 2),
+    preAllocatedVUs: Math.min(maxVUs, Math.ceil(PEAK_PER_S * share * PREALLOCATED_S) + 2),
     maxVUs,
   }};
   for (const key of KEPT) {{
@@ -105,6 +112,7 @@ def open_model_script(script: Path, stages: Sequence[RateStage], max_in_flight: 
         peak_per_s=json.dumps(peak_rate(stages)),
         max_in_flight=max_in_flight,
         time_unit_s=TIME_UNIT_S,
+        preallocated_s=PREALLOCATED_S,
         scenario=SCENARIO,
         closed_load=", ".join(CLOSED_LOAD),
     )
