@@ -73,6 +73,9 @@ def test_every_due_arrival_is_sent_once_and_timed_from_its_due_time(
         assert totals[f"{name}_ms"] >= service[f"{name}_ms"]
     assert "arrivals: " in finished.stdout
     assert " of 59 started" in finished.stdout
+    html = (finished.run_dir() / "report.html").read_text()
+    assert "Service p95" in html
+    assert "of 59 started" in html
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -82,6 +83,11 @@ class LocustEngine:
         self._stream: IO[str] | None = None
         self._partial = ""
         self._process_exit_code: int | None = None  # what the suite set, if it did
+        self._started_at = 0.0
+        # Workers lost during the load: (index, seconds into the run, Locust's client id), and
+        # the indexes of those that came back.
+        self._lost: list[tuple[int, float, str]] = []
+        self._back: set[int] = set()
 
     def start(self) -> None:
         binary = find_binary(self.binary, hint=self.install_hint)
@@ -113,6 +119,7 @@ class LocustEngine:
             "--master-host", "127.0.0.1", "--master-port", str(port),
             *tag_args, *raw_args,
         ]  # fmt: skip
+        self._started_at = time.time()
         self._master = _spawn(master, env, run_dir / MASTER_LOG)
         self._workers = [
             _spawn(worker, env, run_dir / f"locust_worker_{index}.log")
@@ -167,7 +174,10 @@ class LocustEngine:
             outputs,
             requests,
             failures,
-            suite_results=() if suite_code is None else (_suite_verdict(suite_code),),
+            suite_results=(
+                *(() if suite_code is None else (_suite_verdict(suite_code),)),
+                *((_lost_verdict(self._lost, self._back),) if self._lost else ()),
+            ),
         )
 
     def _read_stream(self) -> None:
@@ -210,6 +220,11 @@ class LocustEngine:
         elif record["type"] == "suite_exit":
             code = record.get("process_exit_code")
             self._process_exit_code = code if isinstance(code, int) else None
+        elif record["type"] == "worker_lost":
+            at_s = float(record["t"]) - self._started_at
+            self._lost.append((int(record["index"]), at_s, str(record["worker"])))
+        elif record["type"] == "worker_back":
+            self._back.add(int(record["index"]))
         elif record["type"] == "users":
             stats.set_users(int(record["t"]), int(record["users"]))
             if record.get("worker_cpu_max") is not None:
@@ -227,6 +242,27 @@ def _suite_verdict(code: int) -> ThresholdResult:
         measured=float(code),
         status="pass" if code == 0 else "fail",
         detail="set by the suite (its own verdict)",
+        source="locust",
+    )
+
+
+def _lost_verdict(lost: list[tuple[int, float, str]], back: set[int]) -> ThresholdResult:
+    """A run that lost load generators never passes: it did not send the load it planned."""
+    named = "; ".join(
+        f"worker {index} ({client_id}) lost {at_s:.0f}s into the run"
+        + (", back later" if index in back else "")
+        for index, at_s, client_id in lost
+    )
+    return ThresholdResult(
+        expression="every Locust worker to the end",
+        metric="lost_workers",
+        endpoint=None,
+        operator="==",
+        limit=0.0,
+        unit="count",
+        measured=float(len({index for index, _, _ in lost})),
+        status="fail",
+        detail=f"{named} (no heartbeat for 3 s); what it measured before is kept",
         source="locust",
     )
 

@@ -3,7 +3,8 @@
 Loaded by `locust -f <locustfile>,<this file>`. Workers record every response into HdrHistograms per
 endpoint per second and ship them, encoded, with each stats report; the master appends every report
 to a JSON-lines file that loadlab reads while the run goes on. The master also writes the user count
-and the workers' CPU once a second, and follows the stages given by `--loadlab-stages`.
+and the workers' CPU once a second, and a line when a worker is lost (no heartbeat) or comes back,
+and follows the stages given by `--loadlab-stages`.
 
 With `--loadlab-rate-stages` (the open model, docs/capacity.md) the shape starts one
 `LoadlabArrivals` user per worker instead of the suite's users. It schedules the worker's share of
@@ -35,7 +36,13 @@ import gevent
 import gevent.pool
 from locust import LoadTestShape, User, events, task
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import (
+    STATE_MISSING,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    MasterRunner,
+    WorkerRunner,
+)
 from locust.user.task import LOCUST_STATE_RUNNING, DefaultTaskSet
 
 from loadlab.histograms import new_histogram, to_us
@@ -160,9 +167,42 @@ def _write_suite_verdict(environment: Any, path: str) -> None:
         out.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
+class _Workers:
+    """The master's view of its workers while the load runs: one that stops sending heartbeats
+    (Locust marks it missing after 3 s) or leaves is lost; one whose heartbeats return is back."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+        self.lost: set[str] = set()
+
+    def check(self, runner: Any) -> None:
+        if runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            return  # workers leave at the end of a run: that is no loss
+        clients = dict(runner.clients.items())
+        for client_id in clients:
+            self.seen.setdefault(client_id, runner.get_worker_index(client_id))
+        gone = {
+            client_id
+            for client_id in self.seen
+            if client_id not in clients or clients[client_id].state == STATE_MISSING
+        }
+        for client_id in sorted(gone - self.lost):
+            self._write("worker_lost", client_id)
+        for client_id in sorted(self.lost - gone):
+            self._write("worker_back", client_id)
+        self.lost = gone
+
+    def _write(self, kind: str, client_id: str) -> None:
+        _recorder.write(
+            {"type": kind, "t": time.time(), "worker": client_id, "index": self.seen[client_id]}
+        )
+
+
 def _report_users(environment: Any) -> None:
+    workers = _Workers()
     while True:
         runner = environment.runner
+        workers.check(runner)
         cpu = [client.cpu_usage for client in runner.clients.values()]
         _recorder.write(
             {

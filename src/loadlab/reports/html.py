@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from loadlab.rates import describe
 from loadlab.reports.charts import chart_payload
 from loadlab.reports.comparison_section import comparison_view
 from loadlab.reports.formatting import format_number, format_value, limit_text, unit_of
@@ -101,7 +102,27 @@ def _kpis(summary: RunSummary) -> list[dict[str, Any]]:
         {"label": "Throughput", "value": f"{format_number(totals.rps)} req/s", "bad": False},
         {"label": "p95", "value": format_value(totals.p95_ms, "ms"), "bad": False},
         {"label": "p99", "value": format_value(totals.p99_ms, "ms"), "bad": False},
+        *_open_model_kpis(summary),
         {"label": "Peak users", "value": str(peak_users), "bad": False},
+    ]
+
+
+def _open_model_kpis(summary: RunSummary) -> list[dict[str, Any]]:
+    """Open model: p95 and p99 above count from the due time; these from sending, and drops."""
+    open_model = summary.open_model
+    if open_model is None:
+        return []
+    return [
+        {
+            "label": "Service p95",
+            "value": format_value(open_model.service.p95_ms, "ms"),
+            "bad": False,
+        },
+        {
+            "label": "Dropped arrivals",
+            "value": f"{open_model.dropped:,}",
+            "bad": open_model.dropped > 0,
+        },
     ]
 
 
@@ -170,6 +191,21 @@ def _shorten(text: str) -> str:
     return text[: MAX_MESSAGE_CHARS - 1] + "\u2026"
 
 
+def _load_fact(summary: RunSummary) -> tuple[str, str]:
+    plan, open_model = summary.plan, summary.open_model
+    if open_model is not None:
+        return (
+            "Load",
+            f"arrivals at {describe(plan.rate_stages)} (the open model; latency counts from each "
+            f"arrival's due time): {open_model.started:,} of {open_model.planned:,} started, "
+            f"{open_model.dropped:,} dropped, {open_model.late:,} late, at most "
+            f"{plan.max_in_flight:,} in flight",
+        )
+    if plan.profile == "stages":
+        return ("Load", f"{plan.users} users, spawn rate {format_number(plan.spawn_rate)}/s")
+    return ("Load", f"set by {plan.profile}, followed as written")
+
+
 def _facts(summary: RunSummary) -> list[tuple[str, str]]:
     plan = summary.plan
     target = summary.target
@@ -179,9 +215,7 @@ def _facts(summary: RunSummary) -> list[tuple[str, str]]:
         ("Database", target.database or "unknown"),
         ("Engine", f"{summary.engine} ({plan.workers} worker{'s' if plan.workers != 1 else ''})"),
         ("Script", plan.script or _NONE),
-        ("Load", f"{plan.users} users, spawn rate {format_number(plan.spawn_rate)}/s")
-        if plan.profile == "stages"
-        else ("Load", f"set by {plan.profile}, followed as written"),
+        _load_fact(summary),
         ("Stages", stages or _NONE),
         ("Tags", ", ".join(plan.tags) or "all"),
         ("Excluded tags", ", ".join(plan.exclude_tags) or "none"),
