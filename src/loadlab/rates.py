@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from loadlab.errors import UsageError
 from loadlab.results import RateStage
-from loadlab.units import format_duration, parse_duration, parse_rate_per_s
+from loadlab.stages import split_stage
+from loadlab.units import format_duration, parse_rate_per_s
 
 _EPSILON = 1e-9  # an arrival due exactly at the end is not made, however the sum rounds
 _EXAMPLE = '"1m:10/s,5m:100/s,1m:0/s"'
@@ -42,13 +43,8 @@ def parse_rate_stages(text: str) -> tuple[RateStage, ...]:
     problems: list[str] = []
     previous = 0.0
     for part in (part.strip() for part in text.split(",")):
-        duration_text, colon, rate_text = part.partition(":")
         try:
-            if not colon:
-                raise ValueError("missing ':'")
-            duration_s = parse_duration(duration_text)
-            if duration_s <= 0:
-                raise ValueError("the duration must be positive")
+            duration_s, rate_text = split_stage(part)
             rate = parse_rate_per_s(rate_text)
             if rate < 0:
                 raise ValueError("the rate cannot be negative")

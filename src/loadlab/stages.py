@@ -13,6 +13,17 @@ from loadlab.results import Stage
 from loadlab.units import parse_duration
 
 
+def split_stage(part: str) -> tuple[float, str]:
+    """One "duration:value" part: the positive duration in seconds, and the value's text."""
+    duration_text, colon, value_text = part.partition(":")
+    if not colon:
+        raise ValueError("missing ':'")
+    duration_s = parse_duration(duration_text)
+    if duration_s <= 0:
+        raise ValueError("the duration must be positive")
+    return duration_s, value_text.strip()
+
+
 def parse_stages(text: str) -> tuple[Stage, ...]:
     """Stages from "duration:target,..."; every bad part is named at once."""
     parts = [part.strip() for part in text.split(",")]
@@ -21,16 +32,11 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
     stages: list[Stage] = []
     problems: list[str] = []
     for part in parts:
-        duration_text, colon, target_text = part.partition(":")
         try:
-            if not colon:
-                raise ValueError("missing ':'")
-            duration_s = parse_duration(duration_text)
-            if duration_s <= 0:
-                raise ValueError("the duration must be positive")
-            if not target_text.strip().isdigit():
+            duration_s, target_text = split_stage(part)
+            if not target_text.isdigit():
                 raise ValueError("the target must be a whole number of users")
-            target = int(target_text.strip())
+            target = int(target_text)
         except ValueError as error:
             problems.append(f"{part!r} ({error})")
             continue

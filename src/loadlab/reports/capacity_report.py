@@ -8,12 +8,10 @@ latency turns up is the limit. Like the run report, the page inlines everything 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
-import jinja2
-
 from loadlab.capacity import CapacityResult
+from loadlab.reports.html import templates, uplot_assets
 
 SUMMARY_FILE = "summary.json"
 HTML_FILE = "report.html"
@@ -34,12 +32,6 @@ def write_capacity(result: CapacityResult, folder: Path) -> list[Path]:
 
 
 def render_capacity(result: CapacityResult) -> str:
-    assets = resources.files("loadlab.reports") / "assets"
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("loadlab.reports", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
     ordered = sorted(result.steps, key=lambda s: s.rate_per_s)
     knee = {
         "rate": [s.rate_per_s for s in ordered],
@@ -51,10 +43,8 @@ def render_capacity(result: CapacityResult) -> str:
         "held": [s.held for s in ordered],
     }
     data_json = json.dumps(knee, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
-    return environment.get_template("capacity.html.j2").render(
-        result=result,
-        steps=result.steps,
-        data_json=data_json,
-        uplot_js=(assets / "uPlot.iife.min.js").read_text(encoding="utf-8"),
-        uplot_css=(assets / "uPlot.min.css").read_text(encoding="utf-8"),
+    return (
+        templates()
+        .get_template("capacity.html.j2")
+        .render(result=result, steps=result.steps, data_json=data_json, **uplot_assets())
     )

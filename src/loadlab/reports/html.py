@@ -44,13 +44,26 @@ class HtmlReporter:
         return [path]
 
 
-def render_html(summary: RunSummary) -> str:
-    assets = resources.files("loadlab.reports") / "assets"
-    environment = jinja2.Environment(
+def templates() -> jinja2.Environment:
+    """The reports' templates, autoescaped; a name a template uses but is not given fails."""
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("loadlab.reports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+
+
+def uplot_assets() -> dict[str, str]:
+    """The charting library, inlined so a page fetches nothing."""
+    assets = resources.files("loadlab.reports") / "assets"
+    return {
+        "uplot_js": (assets / "uPlot.iife.min.js").read_text(encoding="utf-8"),
+        "uplot_css": (assets / "uPlot.min.css").read_text(encoding="utf-8"),
+    }
+
+
+def render_html(summary: RunSummary) -> str:
+    environment = templates()
     payload = chart_payload(join_timeline(summary))
     # "<" escaped so no string in the data can close the <script> element it sits in.
     data_json = json.dumps(payload, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
@@ -68,8 +81,7 @@ def render_html(summary: RunSummary) -> str:
         facts=_facts(summary),
         data_json=data_json,
         comparison=comparison_view(summary.comparison),
-        uplot_js=(assets / "uPlot.iife.min.js").read_text(encoding="utf-8"),
-        uplot_css=(assets / "uPlot.min.css").read_text(encoding="utf-8"),
+        **uplot_assets(),
     )
 
 
