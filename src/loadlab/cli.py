@@ -106,6 +106,23 @@ _SUITE_OPTIONS = _options(
         "--workers", type=int, default=None, help="Locust worker processes (default: cores)."
     ),
     click.option(
+        "--expect-workers",
+        type=int,
+        default=None,
+        help="Also wait for N Locust workers from other hosts (`loadlab worker`).",
+    ),
+    click.option(
+        "--master-bind",
+        default=None,
+        help="ADDRESS[:PORT] the Locust master listens on for them (default 127.0.0.1:5557).",
+    ),
+    click.option(
+        "--expect-workers-max-wait",
+        type=float,
+        default=None,
+        help="Seconds to wait for them before exit 3 (default 60).",
+    ),
+    click.option(
         "--threshold",
         "thresholds",
         multiple=True,
@@ -221,6 +238,23 @@ def capacity(scenario: str, config: Path | None, **values: Any) -> int:
 
     settings = search_settings(values)
     return run_capacity(scenario, config, settings, values)
+
+
+@cli.command()
+@click.option("--master", required=True, help="HOST[:PORT] of the `loadlab run` master (5557).")
+@click.option("--processes", type=int, default=None, help="Worker processes (default: cores).")
+@click.option(
+    "-f",
+    "--locustfile",
+    default="load_tests/locustfile.py",
+    show_default=True,
+    help="The suite, at the same path as on the master's host.",
+)
+def worker(master: str, processes: int | None, locustfile: str) -> int:
+    """Run Locust workers here for a `loadlab run --expect-workers` elsewhere."""
+    from loadlab.worker import run_worker
+
+    return run_worker(master, processes, locustfile)
 
 
 @cli.command()

@@ -8,13 +8,14 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
 from loadlab.engines import ENGINES
 from loadlab.errors import UsageError
+from loadlab.generators import Generators, generators
 from loadlab.monitor.config import option_problems
 from loadlab.rates import constant_rate, parse_rate, parse_rate_stages, peak_rate
 from loadlab.rates import total_duration_s as rate_duration_s
@@ -59,6 +60,9 @@ class Options:
     rate: str | None = None
     rate_stages: str | None = None
     max_in_flight: int | None = None
+    expect_workers: int | None = None
+    master_bind: str | None = None
+    expect_workers_max_wait: float | None = None
     tags: str | None = None
     exclude_tags: str | None = None
     locustfile: str | None = None
@@ -97,6 +101,7 @@ class RunPlan:
     rate_stages: tuple[RateStage, ...] = ()
     max_in_flight: int = 0
     warmup_s: float = 0.0  # seconds after the first response that are not judged (capacity)
+    generators: Generators = field(default_factory=Generators)  # Locust workers elsewhere
 
     @property
     def open_model(self) -> bool:
@@ -140,9 +145,14 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
     max_in_flight = _max_in_flight(rate_stages, options, problems)
     if options.host is not None and not _HOST.match(options.host):
         problems.append(f"--host {options.host!r} is not a base URL like http://127.0.0.1:8000")
-    if options.workers is not None and not 1 <= options.workers <= max_workers():
+    hosts, found = generators(
+        engine, options.expect_workers, options.master_bind, options.expect_workers_max_wait
+    )
+    problems += found
+    fewest = 0 if hosts.remote else 1  # with remote workers, local ones are optional
+    if options.workers is not None and not fewest <= options.workers <= max_workers():
         problems.append(
-            f"--workers {options.workers} must be between 1 and {max_workers()} "
+            f"--workers {options.workers} must be between {fewest} and {max_workers()} "
             "(4 per core: more processes than that only compete for the cores)"
         )
     if stages:
@@ -183,6 +193,7 @@ def resolve_plan(config: Config, scenario_name: str, options: Options) -> RunPla
         own_profile=own_profile,
         rate_stages=rate_stages,
         max_in_flight=max_in_flight,
+        generators=hosts,
     )
 
 

@@ -139,11 +139,11 @@ def test_a_stall_shows_from_the_due_time_but_hides_in_a_closed_model(tmp_path: P
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_capacity_of_a_queue_of_known_capacity(engine: str, tmp_path: Path) -> None:
-    """Two servers, 50 ms each: 40 requests/s. Above it the queue grows without bound."""
-    with tiny_target(servers=2, service_s=0.05) as target:
+    """Four servers, 100 ms each: 40 requests/s. Above it the queue grows without bound."""
+    with tiny_target(servers=4, service_s=0.1) as target:
         finished = run_loadlab(
             ["capacity", "smoke", *suite_args(engine), *ONE_REQUEST, "--host", target.url,
-             "--threshold", "p95 < 150ms", "--start-rate", "30/s", "--max-rate", "200/s",
+             "--threshold", "p95 < 400ms", "--start-rate", "30/s", "--max-rate", "200/s",
              "--step-time", "4s", "--warmup", "2s", "--resolution", "10",
              "--min-capacity", "20/s"],
             env=base_env(tmp_path),

@@ -7,12 +7,14 @@ module itself.
 
 For the open model's tests it can also be a queue of known capacity: `servers` requests at a
 time, each served in `service_s` (the rest wait their turn), so it answers servers / service_s
-requests per second; and it can stall: every `stall[0]` seconds, no answer for `stall[1]` seconds.
+requests per second, exactly, however busy the machine; and it can stall: every `stall[0]`
+seconds, no answer for `stall[1]` seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import socket
 import sys
 import threading
@@ -52,7 +54,8 @@ def tiny_target(
     stall: tuple[float, float] | None = None,
 ) -> Iterator[TinyTarget]:
     target = TinyTarget(url="", metrics=metrics)
-    turns = threading.BoundedSemaphore(servers) if servers else None
+    free_at = [0.0] * servers  # when each server is next free, a heap
+    queue = threading.Lock()
 
     def serve() -> None:
         if stall is not None:
@@ -60,9 +63,15 @@ def tiny_target(
             phase_s = (time.monotonic() - target.started) % period_s
             if phase_s < stall_s:
                 time.sleep(stall_s - phase_s)
-        if turns is not None:
-            with turns:
-                time.sleep(service_s)
+        if servers:
+            # The queue is kept as arithmetic: each request is done `service_s` after the
+            # earliest free server frees up, and the thread sleeps until that moment. A sleep
+            # that overshoots (a busy machine) delays that answer, never the ones after it, so
+            # the capacity is servers / service_s however busy the machine is.
+            with queue:
+                start = max(time.monotonic(), heapq.heappop(free_at))
+                heapq.heappush(free_at, start + service_s)
+            time.sleep(max(0.0, start + service_s - time.monotonic()))
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -52,8 +52,8 @@ class LocustEngine:
 
     @staticmethod
     def workers(requested: int | None) -> tuple[int, str | None]:
-        """Worker processes: as asked, or one per core."""
-        return requested or os.cpu_count() or 1, None
+        """Local worker processes: as asked (0 with remote ones only), or one per core."""
+        return (os.cpu_count() or 1) if requested is None else requested, None
 
     @staticmethod
     def generator_cores() -> float:
@@ -88,13 +88,16 @@ class LocustEngine:
         # the indexes of those that came back.
         self._lost: list[tuple[int, float, str]] = []
         self._back: set[int] = set()
+        self._mismatch: str | None = None  # a worker whose suite is not the master's
 
     def start(self) -> None:
         binary = find_binary(self.binary, hint=self.install_hint)
         plan = self._context.plan
         run_dir = self._context.run_dir
         files = f"{plan.script},{plugin_path()}"
-        port = free_port()
+        hosts = plan.generators
+        port = hosts.bind_port or free_port()
+        expected = plan.workers + hosts.remote
         env = suite_environment(self._context)
         tag_args = [*(["--tags", *plan.tags] if plan.tags else [])]
         tag_args += ["--exclude-tags", *plan.exclude_tags] if plan.exclude_tags else []
@@ -102,11 +105,12 @@ class LocustEngine:
         if plan.open_model:
             rates = ["--loadlab-rate-stages", format_rate_stages(plan.rate_stages)]
             tag_args += [*rates, "--loadlab-max-in-flight", str(plan.max_in_flight)]
-            tag_args += ["--loadlab-workers", str(plan.workers)]
+            tag_args += ["--loadlab-workers", str(expected)]
         master = [
             binary, "-f", files, "--headless", "--master",
-            "--expect-workers", str(plan.workers), "--expect-workers-max-wait", "60",
-            "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+            "--expect-workers", str(expected),
+            "--expect-workers-max-wait", f"{hosts.wait_s:g}",
+            "--master-bind-host", hosts.bind_host, "--master-bind-port", str(port),
             "--host", self._context.target.base_url,
             "--csv", str(run_dir / CSV_PREFIX), "--html", str(run_dir / HTML_FILE),
             "--loadlab-out", str(run_dir / STREAM_FILE),
@@ -116,7 +120,7 @@ class LocustEngine:
         ]  # fmt: skip
         worker = [
             binary, "-f", files, "--worker",
-            "--master-host", "127.0.0.1", "--master-port", str(port),
+            "--master-host", _local(hosts.bind_host), "--master-port", str(port),
             *tag_args, *raw_args,
         ]  # fmt: skip
         self._started_at = time.time()
@@ -159,7 +163,9 @@ class LocustEngine:
         # A suite's own process_exit_code is its verdict, not an engine failure.
         failed = code != 0 and not (suite_code is not None and code == suite_code)
         message = None
-        if failed:
+        if self._mismatch is not None:
+            failed, message = True, self._mismatch
+        elif failed:
             detail = last_line(run_dir / MASTER_LOG) or "no output"
             message = f"locust exited with code {code}: {detail} (see {run_dir / MASTER_LOG})"
         outputs = tuple(
@@ -220,15 +226,26 @@ class LocustEngine:
         elif record["type"] == "suite_exit":
             code = record.get("process_exit_code")
             self._process_exit_code = code if isinstance(code, int) else None
-        elif record["type"] == "worker_lost":
-            at_s = float(record["t"]) - self._started_at
-            self._lost.append((int(record["index"]), at_s, str(record["worker"])))
-        elif record["type"] == "worker_back":
-            self._back.add(int(record["index"]))
+        elif record["type"] in ("worker_lost", "worker_back", "suite_mismatch"):
+            self._worker_event(record)
         elif record["type"] == "users":
             stats.set_users(int(record["t"]), int(record["users"]))
             if record.get("worker_cpu_max") is not None:
                 stats.note_generator_cpu(float(record["worker_cpu_max"]))
+
+    def _worker_event(self, record: dict[str, Any]) -> None:
+        """A worker lost or back (no heartbeat), or one running another suite than the master."""
+        if record["type"] == "worker_lost":
+            at_s = float(record["t"]) - self._started_at
+            self._lost.append((int(record["index"]), at_s, str(record["worker"])))
+        elif record["type"] == "worker_back":
+            self._back.add(int(record["index"]))
+        else:
+            self._mismatch = (
+                f"worker {record['worker']} on {record['host']} runs a different suite (hash "
+                f"{record['hash']}, the master's {record['master_hash']}): give every generator "
+                "host the same suite files, at the same path"
+            )
 
 
 def _suite_verdict(code: int) -> ThresholdResult:
@@ -244,6 +261,11 @@ def _suite_verdict(code: int) -> ThresholdResult:
         detail="set by the suite (its own verdict)",
         source="locust",
     )
+
+
+def _local(bind_host: str) -> str:
+    """Where this machine's own workers reach a master bound to `bind_host`."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "localhost": "127.0.0.1"}.get(bind_host, bind_host)
 
 
 def _lost_verdict(lost: list[tuple[int, float, str]], back: set[int]) -> ThresholdResult:

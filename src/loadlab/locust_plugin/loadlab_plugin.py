@@ -23,10 +23,12 @@ interpreter first); neither module imports Locust or gevent.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import logging
 import os
 import random
+import socket
 import sys
 import time
 import traceback
@@ -56,7 +58,11 @@ DONE_MESSAGE = "loadlab_arrivals_done"
 LATE_MS = 100.0  # an arrival started later than this after it was due counts as late
 DRAIN_S = 30.0  # after the last arrival, the longest the master waits for answers in flight
 # Known before the locustfiles are imported, so the arrivals' user class exists only when asked.
+# A worker on a generator host (`loadlab worker`) learns the run's options from the master's spawn
+# message, after import: it has the class always (the master alone picks the classes to spawn).
 OPEN_MODEL = any(arg.startswith("--loadlab-rate-stages") for arg in sys.argv)
+REMOTE_WORKER = os.environ.get("LOADLAB_REMOTE_WORKER") == "1"
+SUITE_MESSAGE = "loadlab_suite"
 logger = logging.getLogger(__name__)
 
 
@@ -75,26 +81,28 @@ class _Recorder:
         # arrivals started, dropped and started late since the last report.
         self.delays: dict[Any, float] = {}
         self.arrivals = [0, 0, 0]
+        self.open_model = OPEN_MODEL  # a remote worker's turns True when its arrivals start
 
     def record(self, method: str, name: str, response_time_ms: float, failed: bool) -> None:
-        delay_ms = self.delays.get(gevent.getcurrent()) if OPEN_MODEL else None
+        open_model = self.open_model
+        delay_ms = self.delays.get(gevent.getcurrent()) if open_model else None
         value_ms = response_time_ms if delay_ms is None else response_time_ms + delay_ms
         key = (int(time.time()), method, name)
         cell = self.cells.get(key)
         if cell is None:
             cell = [new_histogram(), 0, 0, 0.0]
-            if OPEN_MODEL:
+            if open_model:
                 cell += [new_histogram(), 0.0]
             self.cells[key] = cell
         cell[0].record_value(to_us(value_ms))
         cell[1] += 1
         cell[2] += int(failed)
         cell[3] += value_ms
-        if OPEN_MODEL:
+        if len(cell) > 4:
             cell[4].record_value(to_us(response_time_ms))
             cell[5] += response_time_ms
         if self.raw is not None:
-            service = f"\t{response_time_ms!r}" if OPEN_MODEL else ""
+            service = f"\t{response_time_ms!r}" if open_model else ""
             self.raw_pending.append(f"{method}\t{name}\t{value_ms!r}\t{int(failed)}{service}\n")
 
     def drain(self) -> dict[str, Any]:
@@ -149,6 +157,10 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
     runner = environment.runner
     if isinstance(runner, MasterRunner) and OPEN_MODEL:
         runner.register_message(DONE_MESSAGE, _on_arrivals_done)
+    if isinstance(runner, MasterRunner):
+        runner.register_message(SUITE_MESSAGE, _on_worker_suite)
+    if isinstance(runner, WorkerRunner):
+        gevent.spawn(_send_suite, runner, options.locustfile)
     if isinstance(runner, MasterRunner) and options.loadlab_out:
         _recorder.out = open(options.loadlab_out, "a", encoding="utf-8")  # noqa: SIM115
         gevent.spawn(_report_users, environment)
@@ -158,6 +170,51 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
     if not isinstance(runner, MasterRunner) and options.loadlab_raw_dir:
         path = os.path.join(options.loadlab_raw_dir, f"raw-{os.getpid()}.tsv")
         _recorder.raw = open(path, "a", encoding="utf-8")  # noqa: SIM115
+
+
+def suite_hash(locustfiles: str) -> str:
+    """What a worker must share with its master: every Python file in the folders of the suite's
+    locustfiles (a suite of several modules, as the seed's is), this plugin's folder left out."""
+    plugin_dir = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    folders = {
+        os.path.dirname(os.path.abspath(path))
+        for path in locustfiles.split(",")
+        if path.strip() and os.path.dirname(os.path.abspath(path)) != plugin_dir
+    }
+    for folder in sorted(folders):
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(root, name)
+                digest.update(os.path.relpath(path, folder).encode())
+                with open(path, "rb") as file:
+                    digest.update(file.read())
+    return digest.hexdigest()[:16]
+
+
+def _send_suite(runner: Any, locustfiles: str) -> None:
+    """Once connected (the master's ack sets the index), tell the master which suite this is."""
+    gevent.sleep(0.5)
+    runner.send_message(
+        SUITE_MESSAGE, {"hash": suite_hash(locustfiles), "host": socket.gethostname()}
+    )
+
+
+def _on_worker_suite(environment: Any, msg: Any, **_kwargs: Any) -> None:
+    mine = suite_hash(environment.parsed_options.locustfile)
+    theirs = str((msg.data or {}).get("hash"))
+    if theirs != mine:
+        _recorder.write(
+            {
+                "type": "suite_mismatch",
+                "worker": str(msg.node_id),
+                "host": str((msg.data or {}).get("host")),
+                "hash": theirs,
+                "master_hash": mine,
+            }
+        )
+        environment.runner.quit()
 
 
 def _write_suite_verdict(environment: Any, path: str) -> None:
@@ -308,6 +365,7 @@ class _Arrivals:
         self.weights = [max(0, getattr(c, "weight", 1)) for c in self.classes]
         self.idle: dict[type[User], list[User]] = {c: [] for c in self.classes}
         self.created: list[User] = []
+        _recorder.open_model = True
 
     def run(self) -> None:
         started = time.monotonic()
@@ -395,7 +453,7 @@ def _tell_master_done(environment: Any) -> None:
         runner.send_message(DONE_MESSAGE, None)
 
 
-if OPEN_MODEL:
+if OPEN_MODEL or REMOTE_WORKER:
 
     class LoadlabArrivals(User):
         """The open model's scheduler on one worker (not a user of the suite)."""

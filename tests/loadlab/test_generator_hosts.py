@@ -1,0 +1,88 @@
+"""Locust workers from another "host": `loadlab worker` beside `loadlab run --expect-workers`.
+
+Here the other host is a second process on loopback; what is asserted (totals equal Locust's,
+both workers counted, too few workers or another suite refused with exit 3) does not depend on the
+machine's speed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import ExitStack
+from pathlib import Path
+
+from loadlab_process import (
+    LOCUSTFILE,
+    Finished,
+    base_env,
+    engine_totals,
+    loadlab_command,
+    run_loadlab,
+)
+from tiny_target import tiny_target
+
+from platform_server import free_port
+from process_harness import TestProcess
+
+REPO = Path(__file__).resolve().parents[2]
+LOAD = ["--users", "4", "--spawn-rate", "4", "--run-time", "4s", "--threshold", "failures == 0"]
+
+
+def _worker(port: int, suite: Path, logs: Path, stack: ExitStack) -> TestProcess:
+    worker = TestProcess(
+        [*loadlab_command(), "worker", "--master", f"127.0.0.1:{port}", "--processes", "1",
+         "--locustfile", str(suite)],
+        logs,
+        cwd=REPO,
+        name="loadlab-worker",
+    )  # fmt: skip
+    stack.callback(worker.close)
+    return worker
+
+
+def _run(target: str, suite: Path, port: int, tmp_path: Path, *extra: str) -> Finished:
+    return run_loadlab(
+        ["run", "smoke", "--engine", "locust", "--locustfile", str(suite), "--workers", "1",
+         "--host", target, "--expect-workers", "1", "--master-bind", f"127.0.0.1:{port}",
+         *LOAD, *extra],
+        env=base_env(tmp_path),
+        results_dir=tmp_path / "results",
+    )  # fmt: skip
+
+
+def test_a_remote_worker_adds_to_the_local_one(tmp_path: Path) -> None:
+    port = free_port()
+    with tiny_target() as target, ExitStack() as stack:
+        worker = _worker(port, LOCUSTFILE, tmp_path / "logs", stack)
+        finished = _run(target.url, LOCUSTFILE, port, tmp_path)
+        worker.finish(60)  # the master's quit ends the remote workers too
+    assert finished.code == 0, finished.stdout + finished.stderr
+    run_dir = finished.run_dir()
+    assert "2 workers connected" in (run_dir / "locust_master.log").read_text()
+    totals = finished.summary()["totals"]
+    assert (totals["requests"], totals["failures"]) == engine_totals(run_dir, "locust")
+    assert totals["requests"] > 0
+
+
+def test_too_few_workers_is_exit_3(tmp_path: Path) -> None:
+    with tiny_target() as target:
+        finished = _run(
+            target.url, LOCUSTFILE, free_port(), tmp_path, "--expect-workers-max-wait", "3"
+        )
+    assert finished.code == 3, finished.stdout + finished.stderr
+    assert "locust exited" in finished.stdout
+
+
+def test_a_worker_with_another_suite_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "master").mkdir()
+    (tmp_path / "worker").mkdir()
+    mine = shutil.copy(LOCUSTFILE, tmp_path / "master" / "suite.py")
+    theirs = shutil.copy(LOCUSTFILE, tmp_path / "worker" / "suite.py")
+    Path(theirs).write_text(Path(theirs).read_text() + "\n# an edit the master does not have\n")
+    port = free_port()
+    with tiny_target() as target, ExitStack() as stack:
+        worker = _worker(port, Path(theirs), tmp_path / "logs", stack)
+        finished = _run(target.url, Path(mine), port, tmp_path)
+        worker.finish(60)
+    assert finished.code == 3, finished.stdout + finished.stderr
+    assert "runs a different suite" in finished.stdout
