@@ -86,3 +86,24 @@ def test_a_worker_with_another_suite_is_refused(tmp_path: Path) -> None:
         worker.finish(60)
     assert finished.code == 3, finished.stdout + finished.stderr
     assert "runs a different suite" in finished.stdout
+
+
+def test_an_open_model_run_shares_its_arrivals_with_a_remote_worker(tmp_path: Path) -> None:
+    port = free_port()
+    with tiny_target() as target, ExitStack() as stack:
+        worker = _worker(port, LOCUSTFILE, tmp_path / "logs", stack)
+        finished = run_loadlab(
+            ["run", "smoke", "--engine", "locust", "--locustfile", str(LOCUSTFILE),
+             "--workers", "1", "--host", target.url, "--expect-workers", "1",
+             "--master-bind", f"127.0.0.1:{port}", "-E", "health",
+             "--rate", "20/s", "--run-time", "3s", "--threshold", "failures == 0"],
+            env=base_env(tmp_path),
+            results_dir=tmp_path / "results",
+        )  # fmt: skip
+        worker.finish(60)
+    assert finished.code == 0, finished.stdout + finished.stderr
+    summary = finished.summary()
+    arrivals = summary["open_model"]
+    assert arrivals["started"] + arrivals["dropped"] == 59  # each worker every second arrival
+    assert summary["totals"]["requests"] == arrivals["started"]
+    assert summary["open_model"]["service"]["requests"] == arrivals["started"]
