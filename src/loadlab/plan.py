@@ -130,6 +130,7 @@ class RunPlan:
             profile=self.own_profile or ("arrival rate" if self.rate_stages else "stages"),
             rate_stages=self.rate_stages,
             max_in_flight=self.max_in_flight,
+            remote_workers=self.generators.remote,
         )
 
 

@@ -62,6 +62,7 @@ class PlanInfo:
     profile: str = "stages"  # or the suite's own shape, which loadlab followed, or "arrival rate"
     rate_stages: tuple[RateStage, ...] = ()  # the open model's (docs/capacity.md)
     max_in_flight: int = 0
+    remote_workers: int = 0  # Locust workers from other hosts (docs/distributed.md)
 
 
 @dataclass(frozen=True)

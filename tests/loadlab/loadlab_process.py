@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,17 @@ class Running:
 
 
 def start_loadlab(
-    args: list[str], *, env: dict[str, str], results_dir: Path, timeout_s: float = 90.0
+    args: list[str],
+    *,
+    env: dict[str, str],
+    results_dir: Path,
+    timeout_s: float = 90.0,
+    prefix: Sequence[str] = (),
 ) -> Running:
+    """`prefix`: what runs loadlab, e.g. `ip netns exec NAME` (netns.py)."""
     logs = results_dir.parent / f"{results_dir.name}-logs"
     process = TestProcess(
-        [*loadlab_command(), *args, "--results-dir", str(results_dir), "--no-progress"],
+        [*prefix, *loadlab_command(), *args, "--results-dir", str(results_dir), "--no-progress"],
         logs,
         env=env,
         cwd=REPO,

@@ -29,6 +29,7 @@ class TinyTarget:
     url: str
     metrics: str | None = None
     arrivals: list[float] = field(default_factory=list)
+    clients: set[str] = field(default_factory=set)  # the addresses requests came from
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: float = field(default_factory=time.monotonic)
 
@@ -52,6 +53,7 @@ def tiny_target(
     servers: int = 0,
     service_s: float = 0.0,
     stall: tuple[float, float] | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[TinyTarget]:
     target = TinyTarget(url="", metrics=metrics)
     free_at = [0.0] * servers  # when each server is next free, a heap
@@ -90,6 +92,7 @@ def tiny_target(
                 if self.path != "/":  # "/" is loadlab's reachability check, not the suite's load
                     with target.lock:
                         target.arrivals.append(time.time())
+                        target.clients.add(self.client_address[0])
                     serve()
                 body, status = b"ok", 200
             self.send_response(status)
@@ -100,10 +103,10 @@ def tiny_target(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = _Server(("127.0.0.1", 0), Handler)
+    server = _Server((host, 0), Handler)
     server.daemon_threads = True
     server.request_queue_size = 1024  # a queue of known capacity queues, never refuses
-    target.url = f"http://127.0.0.1:{server.server_address[1]}"
+    target.url = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
