@@ -225,6 +225,8 @@ def _watch(
 ) -> None:
     planned_s = plan.run_time_s
     while engine.poll():
+        for notice in engine.notices():
+            progress.notice(notice)
         elapsed_s = clock.elapsed_s()
         progress.update(elapsed_s, planned_s, stats.live())
         if plan.own_profile is None:  # else the suite's shape decides when the load ends

@@ -53,3 +53,6 @@ def test_a_killed_worker_fails_the_run_and_is_named(tmp_path: Path) -> None:
     line = next(x for x in finished.stdout.splitlines() if "every Locust worker" in x)
     assert line.startswith("FAIL")
     assert "every Locust worker to the end" in summary["verdict"]["reason"]
+    # said while the run went on, not only at its end
+    assert "loadlab: Locust worker " in finished.stderr
+    assert "the run cannot pass" in finished.stderr

@@ -64,6 +64,9 @@ class Engine(Protocol):
     def pids(self) -> list[int]:
         """Process ids of the load generator, for the saturation check."""
 
+    def notices(self) -> list[str]:
+        """What the user must hear while the run goes on (a worker lost), once each."""
+
 
 def find_binary(name: str, *, hint: str) -> str:
     """A console script beside this interpreter (the virtualenv) first, then PATH."""

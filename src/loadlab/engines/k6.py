@@ -183,6 +183,9 @@ class K6Engine:
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
+    def notices(self) -> list[str]:
+        return []  # one process: k6 says what goes wrong in its own output
+
     def pids(self) -> list[int]:
         process = self._process
         return [process.pid] if process is not None and process.poll() is None else []

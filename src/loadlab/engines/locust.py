@@ -89,6 +89,7 @@ class LocustEngine:
         self._lost: list[tuple[int, float, str]] = []
         self._back: set[int] = set()
         self._mismatch: str | None = None  # a worker whose suite is not the master's
+        self._notices: list[str] = []
 
     def start(self) -> None:
         binary = find_binary(self.binary, hint=self.install_hint)
@@ -129,6 +130,10 @@ class LocustEngine:
             _spawn(worker, env, run_dir / f"locust_worker_{index}.log")
             for index in range(plan.workers)
         ]
+
+    def notices(self) -> list[str]:
+        said, self._notices = self._notices, []
+        return said
 
     def pids(self) -> list[int]:
         processes = [self._master, *self._workers] if self._master else []
@@ -238,8 +243,13 @@ class LocustEngine:
         if record["type"] == "worker_lost":
             at_s = float(record["t"]) - self._started_at
             self._lost.append((int(record["index"]), at_s, str(record["worker"])))
+            self._notices.append(
+                f"Locust worker {record['index']} ({record['worker']}) lost {at_s:.0f}s into "
+                "the run (no heartbeat for 3 s): the run cannot pass"
+            )
         elif record["type"] == "worker_back":
             self._back.add(int(record["index"]))
+            self._notices.append(f"Locust worker {record['index']} ({record['worker']}) is back")
         else:
             self._mismatch = (
                 f"worker {record['worker']} on {record['host']} runs a different suite (hash "

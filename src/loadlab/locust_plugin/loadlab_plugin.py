@@ -322,30 +322,38 @@ def _on_arrivals_done(environment: Any, msg: Any, **_kwargs: Any) -> None:
     _done_workers.add(str(msg.node_id))
 
 
-class LoadlabShape(LoadTestShape):
-    """The scenario's stages ("ms:users,..."): loadlab's own ramp arithmetic (`shape_tick`).
+# Without loadlab's stages (the plugin loaded by hand beside a locustfile), no shape: the
+# locustfile's own shape or Locust's -u/-r/-t set the load, and the plugin only records.
+SHAPED = OPEN_MODEL or any(arg.startswith("--loadlab-stages") for arg in sys.argv)
 
-    In the open model: one `LoadlabArrivals` user per worker until every worker has sent its
-    last arrival and seen its answers (or DRAIN_S after the last one was due)."""
+if SHAPED:
 
-    _stages: tuple[Stage, ...] | None = None
-    _rates: tuple[RateStage, ...] = ()
+    class LoadlabShape(LoadTestShape):
+        """The scenario's stages ("ms:users,..."): loadlab's own ramp arithmetic (`shape_tick`).
 
-    def tick(self) -> tuple[int, float] | tuple[int, float, list[type[User]]] | None:
-        if self._stages is None:
-            options = self.runner.environment.parsed_options
-            text = options.loadlab_stages if options is not None else ""
-            self._stages = parse_stages(text) if text else ()
-            rates = options.loadlab_rate_stages if options is not None else ""
-            self._rates = read_rate_stages(rates) if rates else ()
-        if self._rates:
-            workers = max(1, int(getattr(self.runner, "worker_count", 1)))
-            elapsed_s = self.get_run_time()
-            all_done = len(_done_workers) >= workers and elapsed_s >= rate_duration_s(self._rates)
-            if all_done or elapsed_s > rate_duration_s(self._rates) + DRAIN_S:
-                return None
-            return workers, float(workers), [LoadlabArrivals]
-        return shape_tick(self._stages, self.get_run_time())
+        In the open model: one `LoadlabArrivals` user per worker until every worker has sent its
+        last arrival and seen its answers (or DRAIN_S after the last one was due)."""
+
+        _stages: tuple[Stage, ...] | None = None
+        _rates: tuple[RateStage, ...] = ()
+
+        def tick(self) -> tuple[int, float] | tuple[int, float, list[type[User]]] | None:
+            if self._stages is None:
+                options = self.runner.environment.parsed_options
+                text = options.loadlab_stages if options is not None else ""
+                self._stages = parse_stages(text) if text else ()
+                rates = options.loadlab_rate_stages if options is not None else ""
+                self._rates = read_rate_stages(rates) if rates else ()
+            if self._rates:
+                workers = max(1, int(getattr(self.runner, "worker_count", 1)))
+                elapsed_s = self.get_run_time()
+                all_done = len(_done_workers) >= workers and elapsed_s >= rate_duration_s(
+                    self._rates
+                )
+                if all_done or elapsed_s > rate_duration_s(self._rates) + DRAIN_S:
+                    return None
+                return workers, float(workers), [LoadlabArrivals]
+            return shape_tick(self._stages, self.get_run_time())
 
 
 class _Arrivals:
