@@ -109,6 +109,14 @@ def run_loadlab(
     return start_loadlab(args, env=env, results_dir=results_dir, timeout_s=timeout_s).finish()
 
 
+def locust_reported(results_dir: Path) -> bool:
+    """True once a Locust master of a run in `results_dir` wrote a worker's first stats report."""
+    for stream in results_dir.glob("*/locust_loadlab.jsonl"):
+        if any(json.loads(line)["type"] == "stats" for line in stream.read_text().splitlines()):
+            return True
+    return False
+
+
 def engine_totals(run_dir: Path, engine: str) -> tuple[int, int]:
     """The engine's own final totals, read from its own output files."""
     if engine == "k6":

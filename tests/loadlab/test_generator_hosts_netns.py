@@ -4,7 +4,6 @@ worker killed or cut off mid-run is named and fails the run."""
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,6 +17,7 @@ from loadlab_process import (
     base_env,
     engine_totals,
     loadlab_command,
+    locust_reported,
     start_loadlab,
 )
 from netns import Network, generator_network, skip_reason
@@ -67,13 +67,6 @@ def _master(network: Network, target: TinyTarget, tmp_path: Path, run_time: str)
     ]  # fmt: skip
 
 
-def _measured(results: Path) -> bool:
-    for stream in results.glob("*/locust_loadlab.jsonl"):
-        if any(json.loads(line)["type"] == "stats" for line in stream.read_text().splitlines()):
-            return True
-    return False
-
-
 def _lose_one(hosts: tuple[Network, TinyTarget], tmp_path: Path, how: str) -> Finished:
     network, target = hosts
     results = tmp_path / "results"
@@ -87,7 +80,7 @@ def _lose_one(hosts: tuple[Network, TinyTarget], tmp_path: Path, how: str) -> Fi
                 prefix=network.run_in("master"),
             )
         )
-        wait_for(lambda: _measured(results), 60, "the workers' first report")
+        wait_for(lambda: locust_reported(results), 60, "the workers' first report")
         if how == "kill":
             for process in psutil.Process(workers["w2"].pid).children(recursive=True):
                 process.send_signal(signal.SIGKILL)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import signal
 from pathlib import Path
 
 import psutil
-from loadlab_process import base_env, start_loadlab, suite_args
+from loadlab_process import base_env, locust_reported, start_loadlab, suite_args
 from tiny_target import tiny_target
 
 from waiting import wait_for
-
-
-def _measured(results: Path) -> bool:
-    """True once the master has written a worker's first stats report."""
-    for stream in results.glob("*/locust_loadlab.jsonl"):
-        if any(json.loads(line)["type"] == "stats" for line in stream.read_text().splitlines()):
-            return True
-    return False
 
 
 def test_a_killed_worker_fails_the_run_and_is_named(tmp_path: Path) -> None:
@@ -34,7 +25,7 @@ def test_a_killed_worker_fails_the_run_and_is_named(tmp_path: Path) -> None:
             results_dir=results,
         ) as running,
     ):  # fmt: skip
-        wait_for(lambda: _measured(results), 60, "the workers' first report")
+        wait_for(lambda: locust_reported(results), 60, "the workers' first report")
         workers = [
             p
             for p in psutil.Process(running.process.pid).children(recursive=True)
