@@ -37,12 +37,16 @@ _SCENARIO_KEYS = frozenset(
         "exclude_tags",
     }
 )
+# The kinds of load profile: the keys that name a kind, and every key the kind uses. `run_time`
+# names none: it keeps a scenario of users or of a rate what it is, and makes one of stages a
+# scenario of users (as before rates existed).
 _PROFILES = (
-    frozenset({"stages"}),
-    frozenset({"rate_stages"}),
-    frozenset({"rate", "run_time"}),
-    frozenset({"users", "spawn_rate", "run_time"}),
+    (frozenset({"stages"}), frozenset({"stages"})),
+    (frozenset({"rate_stages"}), frozenset({"rate_stages"})),
+    (frozenset({"rate"}), frozenset({"rate", "run_time"})),
+    (frozenset({"users", "spawn_rate"}), frozenset({"users", "spawn_rate", "run_time"})),
 )
+_PROFILE_KEYS = frozenset().union(*(keys for _, keys in _PROFILES))
 _DEFAULT_KEYS = frozenset({"engine", "locustfile", "k6_script", "results_dir"})
 
 
@@ -174,16 +178,24 @@ class _Layers:
             self.problems.append(f"{source}: unknown key scenarios.{name}.{key}")
         merged = self.scenarios.setdefault(name, {})
         # A table that sets one kind of profile replaces the kind it had.
-        for profile in _PROFILES:
-            if profile & set(table):
-                for other in _PROFILES:
-                    if other is not profile:
-                        for key in other - profile:
-                            merged.pop(key, None)
-                break
+        kind = _profile_kind(table)
+        if kind is None and "run_time" in table:  # a new length: users or a rate keep their kind
+            kept = _profile_kind(merged)
+            kind = kept if kept is not None and "run_time" in kept else _PROFILES[-1][1]
+        if kind is not None:
+            for key in _PROFILE_KEYS - kind:
+                merged.pop(key, None)
         merged.update({k: v for k, v in table.items() if k in _SCENARIO_KEYS})
         if "thresholds" in table:
             self.thresholds_from[name] = source
+
+
+def _profile_kind(table: dict[str, Any]) -> frozenset[str] | None:
+    """Every key of the kind of profile that `table` names, if it names one."""
+    for naming, keys in _PROFILES:
+        if naming & set(table):
+            return keys
+    return None
 
 
 def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:

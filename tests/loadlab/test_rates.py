@@ -126,3 +126,10 @@ def test_open_model_options_are_checked_before_anything_starts(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         _plan("smoke", tmp_path, **options)
+
+
+def test_a_new_run_time_alone_keeps_a_scenario_of_users(tmp_path: Path) -> None:
+    """The profile kinds' layering: `run_time` names no kind, so smoke keeps its users."""
+    (tmp_path / "loadlab.toml").write_text('[scenarios.smoke]\nrun_time = "30s"\n')
+    smoke = load_config(cwd=tmp_path).scenario("smoke")
+    assert (smoke.users, smoke.spawn_rate, smoke.run_time_s, smoke.rate) == (5, 1.0, 30.0, None)
