@@ -69,14 +69,20 @@ def generators(
     if bind is not None:
         try:
             host, port = parse_address(bind, flag="--master-bind")
-            if host not in ("0.0.0.0", "::", "localhost"):
-                ipaddress.ip_address(host)
         except ValueError as error:
-            problems.append(
-                str(error)
-                if "--master-bind" in str(error)
-                else f"--master-bind {bind!r}: not an address of this machine ({error})"
-            )
+            problems.append(str(error))
+        else:
+            problems += _address_problems(bind, host)
     if wait_s is not None and wait_s <= 0:
         problems.append("--expect-workers-max-wait must be positive (seconds)")
     return Generators(expect, host, port, wait_s or DEFAULT_WAIT_S), problems
+
+
+def _address_problems(bind: str, host: str) -> list[str]:
+    if host in ("0.0.0.0", "::", "localhost"):
+        return []
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as error:
+        return [f"--master-bind {bind!r}: not an address of this machine ({error})"]
+    return []

@@ -122,7 +122,8 @@ class ClientResult(NamedTuple):
     errors: tuple[ErrorGroup, ...]
     timeline: tuple[TimelinePoint, ...]
     duration_s: float  # from the first to the last second with a response
-    # Open model: latency from the moment each request was sent, and the arrivals counted.
+    # Open model: latency from the moment each request was sent, and the arrivals counted (None
+    # when the engine reported none; the run's plan says whether it was an open-model run).
     service: LatencyStats | None = None
     service_endpoints: tuple[EndpointStats, ...] = ()
     arrivals: Arrivals | None = None
@@ -189,19 +190,12 @@ class RunStats:
         In an open-model run `histogram` counts from the moment each request was due and
         `service` (histogram, sum) from the moment it was sent."""
         second = self._second(epoch_second)
-        if not self._counted(second):
-            self._timeline_add(second, histogram, requests, failures, sum_ms)
-            return
-        self._total.add(histogram, requests, failures, sum_ms)
-        self._endpoint(method, name).add(histogram, requests, failures, sum_ms)
-        if service is not None:
-            self._service_total.add(service[0], requests, failures, service[1])
-            self._service_cell(method, name).add(service[0], requests, failures, service[1])
-        self._timeline_add(second, histogram, requests, failures, sum_ms)
-
-    def _timeline_add(
-        self, second: int, histogram: HdrHistogram, requests: int, failures: int, sum_ms: float
-    ) -> None:
+        if self._counted(second):
+            self._total.add(histogram, requests, failures, sum_ms)
+            self._endpoint(method, name).add(histogram, requests, failures, sum_ms)
+            if service is not None:
+                self._service_total.add(service[0], requests, failures, service[1])
+                self._service_cell(method, name).add(service[0], requests, failures, service[1])
         if second in self._rows:
             self._late(second, requests, failures)
         else:
@@ -222,17 +216,12 @@ class RunStats:
     ) -> None:
         """Record one response (k6's stream gives them one at a time); `service_ms` as above."""
         second = self._second(epoch_second)
-        if not self._counted(second):
-            if second in self._rows:
-                self._late(second, 1, int(failed))
-            else:
-                self._open_cell(second).record(value_ms, failed)
-            return
-        self._total.record(value_ms, failed)
-        self._endpoint(method, name).record(value_ms, failed)
-        if service_ms is not None:
-            self._service_total.record(service_ms, failed)
-            self._service_cell(method, name).record(service_ms, failed)
+        if self._counted(second):
+            self._total.record(value_ms, failed)
+            self._endpoint(method, name).record(value_ms, failed)
+            if service_ms is not None:
+                self._service_total.record(service_ms, failed)
+                self._service_cell(method, name).record(service_ms, failed)
         if second in self._rows:
             self._late(second, 1, int(failed))
         else:
@@ -306,21 +295,21 @@ class RunStats:
             ErrorGroup(method=m, name=n, message=msg, occurrences=count)
             for (m, n, msg), count in sorted(self._errors.items(), key=lambda item: -item[1])
         )
-        open_model = self._service_total.requests > 0 or self._arrivals is not None
+        service = self._service_total
         return ClientResult(
             totals,
             endpoints,
             errors,
             self._timeline(),
             duration_s,
-            service=self._service_total.stats(duration_s) if open_model else None,
+            service=service.stats(duration_s) if service.requests else None,
             service_endpoints=tuple(
                 cell.endpoint_stats(method, name, duration_s)
                 for (method, name), cell in sorted(
                     self._service_endpoints.items(), key=lambda item: item[0][::-1]
                 )
             ),
-            arrivals=self._arrivals or (Arrivals() if open_model else None),
+            arrivals=self._arrivals,
         )
 
     def encoded_histograms(self) -> dict[str, str]:

@@ -38,9 +38,9 @@ _HOST = re.compile(r"^https?://[^\s/]+(:\d+)?/?$")
 # load generator exhausts the machine before it sends anything (10^11 users).
 MAX_USERS = 100_000
 MAX_RUN_S = 31 * 86_400.0
-MIN_STAGE_S = 0.001
+MIN_STAGE_S = 0.001  # k6 takes stages in whole milliseconds
 # An open-model run judges that it sent the load it was asked to send, unless told otherwise.
-SENT_AS_ASKED = "dropped_rate < 1%"  # k6 takes stages in whole milliseconds
+SENT_AS_ASKED = "dropped_rate < 1%"
 
 
 def max_workers() -> int:
@@ -290,20 +290,18 @@ def _rate(text: str) -> float:
 
 def _run_time(options: Options, scenario: Scenario) -> float:
     """--run-time, else the scenario's length."""
-    if options.run_time is None:
-        if scenario.rate_stages:
-            return rate_duration_s(scenario.rate_stages)
-        known = scenario.run_time_s or (total_duration_s(scenario.stages) if scenario.stages else 0)
-        if not known:
-            raise UsageError("--rate needs --run-time: how long to send it")
-        return known
-    try:
-        run_time_s = parse_duration(options.run_time)
-    except ValueError as error:
-        raise UsageError(f"--run-time: {error}") from None
-    if run_time_s <= 0:
-        raise UsageError("--run-time must be positive")
-    return run_time_s
+    found: list[str] = []
+    run_time_s = _given_run_time(options, found)
+    if found:
+        raise UsageError("; ".join(found))
+    if run_time_s is not None:
+        return run_time_s
+    if scenario.rate_stages:
+        return rate_duration_s(scenario.rate_stages)
+    known = scenario.run_time_s or (total_duration_s(scenario.stages) if scenario.stages else 0)
+    if not known:
+        raise UsageError("--rate needs --run-time: how long to send it")
+    return known
 
 
 def _max_in_flight(
@@ -407,19 +405,25 @@ def _profile(
 
 def _option_problems(options: Options, found: list[str]) -> float | None:
     """Checks --run-time, --users and --spawn-rate; returns the run time in seconds, if given."""
-    run_time_s = None
-    if options.run_time is not None:
-        try:
-            run_time_s = parse_duration(options.run_time)
-            if run_time_s <= 0:
-                found.append("--run-time must be positive")
-        except ValueError as error:
-            found.append(f"--run-time: {error}")
+    run_time_s = _given_run_time(options, found)
     for name, value in (("--users", options.users), ("--spawn-rate", options.spawn_rate)):
         if value is not None and value <= 0:
             found.append(f"{name} must be positive")
         elif value is not None and value > MAX_USERS:
             found.append(f"{name} {value:,} is above what one run drives (at most {MAX_USERS:,})")
+    return run_time_s
+
+
+def _given_run_time(options: Options, found: list[str]) -> float | None:
+    if options.run_time is None:
+        return None
+    try:
+        run_time_s = parse_duration(options.run_time)
+    except ValueError as error:
+        found.append(f"--run-time: {error}")
+        return None
+    if run_time_s <= 0:
+        found.append("--run-time must be positive")
     return run_time_s
 
 

@@ -164,7 +164,6 @@ class K6Engine:
             variables["PLATFORM_ADMIN_API_KEY"] = self._context.target.admin_key
         script = plan.script
         if plan.open_model:
-            self._context.stats.add_arrivals()  # an open-model run, even if nothing arrives
             script = run_dir / OPEN_MODEL_FILE
             script.write_text(
                 open_model_script(plan.script, plan.rate_stages, plan.max_in_flight),

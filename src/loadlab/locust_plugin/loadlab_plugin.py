@@ -23,6 +23,7 @@ interpreter first); neither module imports Locust or gevent.
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import logging
@@ -172,6 +173,7 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
         _recorder.raw = open(path, "a", encoding="utf-8")  # noqa: SIM115
 
 
+@functools.lru_cache(maxsize=8)  # the master compares every worker's with its own
 def suite_hash(locustfiles: str) -> str:
     """What a worker must share with its master: every Python file in the folders of the suite's
     locustfiles (a suite of several modules, as the seed's is), this plugin's folder left out."""
@@ -347,9 +349,8 @@ if SHAPED:
             if self._rates:
                 workers = max(1, int(getattr(self.runner, "worker_count", 1)))
                 elapsed_s = self.get_run_time()
-                all_done = len(_done_workers) >= workers and elapsed_s >= rate_duration_s(
-                    self._rates
-                )
+                over = elapsed_s >= rate_duration_s(self._rates)
+                all_done = len(_done_workers) >= workers and over
                 if all_done or elapsed_s > rate_duration_s(self._rates) + DRAIN_S:
                     return None
                 return workers, float(workers), [LoadlabArrivals]
