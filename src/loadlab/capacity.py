@@ -197,7 +197,6 @@ def conclude(
         )
     else:
         ending = "limit"
-        assert best is not None
         line = (
             f"capacity: {_rate(capacity)}: {_holds(first_bad)} holds up to {_rate(capacity)} "
             f"({best.throughput_per_s:.1f} req/s) and fails at {_rate(first_bad.rate_per_s)} "

@@ -38,19 +38,6 @@ if TYPE_CHECKING:
     from loadlab.runner import RunOutcome
 
 
-def _influx_options(command: Callable[..., int]) -> Callable[..., int]:
-    """`--influxdb URL` and its companions (docs/reports.md), shared by `run` and `report`."""
-    options = [
-        click.option("--influxdb", default=None, help="Also send the results to InfluxDB at URL."),
-        click.option("--influxdb-token", default=None, envvar="LOADLAB_INFLUXDB_TOKEN"),
-        click.option("--influxdb-org", default=None),
-        click.option("--influxdb-bucket", default=None),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 def _influx_target(values: dict[str, Any]) -> InfluxTarget | None:
     url = values.pop("influxdb", None)
     token = values.pop("influxdb_token", None)
@@ -79,6 +66,14 @@ def _options(
 
     return apply
 
+
+# `--influxdb URL` and its companions (docs/reports.md), shared by `run` and `report`.
+_influx_options = _options(
+    click.option("--influxdb", default=None, help="Also send the results to InfluxDB at URL."),
+    click.option("--influxdb-token", default=None, envvar="LOADLAB_INFLUXDB_TOKEN"),
+    click.option("--influxdb-org", default=None),
+    click.option("--influxdb-bucket", default=None),
+)
 
 # What `run` and `capacity` share: the suite, the target, the thresholds, the monitor.
 _SUITE_OPTIONS = _options(
