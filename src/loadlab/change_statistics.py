@@ -24,12 +24,13 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from loadlab.comparison_result import ChangeVerdict
+
+if TYPE_CHECKING:
+    from numpy import float64
+    from numpy.typing import NDArray
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -37,8 +38,8 @@ SEED = 20261201  # a fixed generator: the same data always gets the same verdict
 MIN_WINDOWS = 10  # seconds with data, in the current run and in the baseline
 MIN_BASELINE_RUNS_FOR_RUNS = 2
 
-Array = NDArray[np.float64]
-Reducer = Callable[..., Array]
+Array: TypeAlias = "NDArray[float64]"
+Reducer: TypeAlias = Callable[..., Array]
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class Estimate:
 
 def _scipy_stats() -> Any:
     """scipy.stats, imported when a comparison first needs it: it takes a second to import,
-    which every other loadlab command would pay at start-up."""
+    which every other loadlab command would pay at start-up (numpy, a fifth of a second, is
+    imported in the functions that use it for the same reason)."""
     from scipy import stats
 
     return stats
@@ -68,6 +70,8 @@ def run_spread(
 ) -> float:
     """Half-width of the prediction interval of one more run, in the change's scale; the
     variance the runs' own samples explain (`within_variance`, same scale) is taken out."""
+    import numpy as np
+
     k = len(values)
     if k < MIN_BASELINE_RUNS_FOR_RUNS:
         return 0.0
@@ -87,6 +91,8 @@ def windows_estimate(
     relative: bool,
 ) -> Estimate:
     """The change in `reducer` ("median" or "mean") of per-second values, with its interval."""
+    import numpy as np
+
     reduce: Reducer = np.median if reducer == "median" else np.mean
     cur = np.asarray(current, dtype=float)
     base = np.concatenate([np.asarray(r, dtype=float) for r in baseline_runs] or [np.array([])])
@@ -144,6 +150,8 @@ def _within_variance(
     runs: Sequence[Array], reduce: Reducer, reference: float, relative: bool
 ) -> float:
     """The mean bootstrap variance of each run's statistic, in the change's scale."""
+    import numpy as np
+
     variances = []
     for run in runs:
         if np.ptp(run) == 0:

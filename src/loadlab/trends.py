@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 # The headline metrics: the name in the totals, and how a person reads it.
 HEADLINE = {"p50_ms": "p50 ms", "p95_ms": "p95 ms", "p99_ms": "p99 ms", "rps": "req/s",
             "error_rate": "errors %"}  # fmt: skip
@@ -42,6 +40,8 @@ def change_points(values: Sequence[float | None]) -> tuple[int, ...]:
     known = [(i, float(v)) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
     if len(known) < MIN_POINTS:
         return ()
+    import numpy as np  # with ruptures below: not at every command's start-up
+
     signal = np.array([v for _, v in known])
     # The noise of one run against the next, robust to the steps themselves (a Gaussian's sigma
     # is 1.4826 MAD; a difference of two has sqrt(2) sigma).

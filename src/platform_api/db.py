@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -160,6 +158,10 @@ def _serialize_writers(engine: Engine, timeout_s: float) -> None:
 
 def migrate(settings: Settings) -> None:
     """Apply every Alembic migration (idempotent)."""
+    # Alembic takes a tenth of a second to import: only the processes that migrate pay it.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", settings.resolved_database_url)

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import redis
-
 logger = logging.getLogger("platform_api.ratelimit")
 DEFAULT_REDIS_PREFIX = "platform:ratelimit:"
 REDIS_TIMEOUT_S = 0.5
@@ -100,7 +98,10 @@ class RedisRateLimiter:
     """
 
     def __init__(self, url: str) -> None:
+        import redis  # a fifth of a second to import: only a platform configured with Redis
+
         url, self.prefix = split_key_prefix(url)
+        self._error: type[Exception] = redis.RedisError
         self._client: Any = redis.Redis.from_url(
             url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
         )
@@ -110,7 +111,7 @@ class RedisRateLimiter:
     def hit(self, key: str, *, rate_per_s: float, burst: int) -> Decision:
         try:
             allowed, tokens = self._script(keys=[self.prefix + key], args=[rate_per_s, burst])
-        except redis.RedisError as exc:
+        except self._error as exc:
             self._warn(exc)
             return _decision(True, float(burst), rate_per_s, burst)
         return _decision(bool(int(allowed)), float(tokens), rate_per_s, burst)
