@@ -30,7 +30,7 @@ from loadlab.plan import Options, resolve_plan
 from loadlab.progress import Progress
 from loadlab.rates import describe
 from loadlab.reports import InfluxTarget, parse_influx_target, write_reports
-from loadlab.results import OpenModel, RateStage, RunSummary
+from loadlab.results import GeneratorWorker, OpenModel, RateStage, RunSummary
 from loadlab.scenarios import load_config
 from loadlab.verdict import threshold_lines, word
 
@@ -305,6 +305,17 @@ def arrivals_line(open_model: OpenModel, stages: Sequence[RateStage]) -> str:
     )
 
 
+def generator_line(worker: GeneratorWorker) -> str:
+    cpu = "-" if worker.cpu_percent_max is None else f"{worker.cpu_percent_max:.0f}%"
+    state = (
+        f", lost {worker.lost_at_s:.0f}s into the run" if worker.lost_at_s is not None else ""
+    ) + (", saturated" if worker.saturated else "")
+    return (
+        f"worker {worker.index} on {worker.host}: {worker.requests} requests, "
+        f"{worker.failures} failed, CPU max {cpu}, clock {worker.clock_offset_s:+.1f} s{state}"
+    )
+
+
 def print_verdict(outcome: RunOutcome) -> None:
     """The end of a run in the terminal: totals, one line per threshold, the verdict."""
     summary = outcome.summary
@@ -322,6 +333,9 @@ def print_verdict(outcome: RunOutcome) -> None:
     )
     if summary.open_model is not None:
         print(arrivals_line(summary.open_model, summary.plan.rate_stages))
+    if summary.plan.remote_workers:  # each generator host's share, when there are several
+        for worker in summary.generators:
+            print(generator_line(worker))
     for line in threshold_lines(summary.thresholds):
         print(line)
     if summary.comparison is not None:

@@ -162,6 +162,24 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class GeneratorWorker:
+    """One Locust worker process of the run, local or on a generator host (docs/distributed.md)."""
+
+    index: int  # Locust's worker index
+    worker: str  # Locust's client id
+    host: str  # the generator host's name, as the worker gave it
+    requests: int
+    failures: int
+    cpu_percent_mean: float | None  # of its one core, from Locust's heartbeats
+    cpu_percent_max: float | None
+    saturated: bool  # its busiest moment past SATURATION_PERCENT of its core
+    # The master's clock minus the worker's (seconds), measured at each report; its requests are
+    # put in the master's seconds of the timeline by this much.
+    clock_offset_s: float = 0.0
+    lost_at_s: float | None = None  # seconds into the run when its heartbeats stopped
+
+
+@dataclass(frozen=True)
 class RunSummary:
     run_id: str
     scenario: str
@@ -189,6 +207,7 @@ class RunSummary:
     histograms: dict[str, str] = field(default_factory=dict, repr=False)
     comparison: Comparison | None = None
     open_model: OpenModel | None = None
+    generators: tuple[GeneratorWorker, ...] = ()  # Locust's workers; empty on k6
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -252,6 +271,7 @@ class RunSummary:
             if data.get("comparison") is None
             else Comparison.from_dict(data["comparison"]),
             open_model=None if open_model is None else _open_model(open_model),
+            generators=tuple(GeneratorWorker(**w) for w in data.get("generators", ())),
         )
 
     @classmethod

@@ -25,6 +25,7 @@ from loadlab.engines import (
     check_available,
     create_engine,
 )
+from loadlab.engines.locust_workers import saturated_names
 from loadlab.errors import Interrupted, LoadlabError
 from loadlab.histograms import Arrivals, ClientResult, RunStats
 from loadlab.history_config import HistorySettings
@@ -268,6 +269,7 @@ def _summarize(
         interrupted=interrupted,
         generator_cpu_percent_max=generator_cpu,
         generator_cores=ENGINES[plan.engine].generator_cores(),
+        saturated_generators=saturated_names(result.workers),
     )
     return RunSummary(
         run_id=run.run_id,
@@ -297,6 +299,7 @@ def _summarize(
         },
         histograms=stats.encoded_histograms(),
         open_model=open_model,
+        generators=result.workers,
     )
 
 

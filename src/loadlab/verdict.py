@@ -49,10 +49,11 @@ def decide(
     interrupted: bool,
     generator_cpu_percent_max: float | None,
     generator_cores: float = 1.0,
+    saturated_generators: Sequence[str] = (),
 ) -> Verdict:
     """Engine failure beats interruption, which beats a failed threshold, which beats too few
     requests: each voids the next. A threshold not measured never passes and never fails."""
-    saturated = (
+    saturated = bool(saturated_generators) or (
         generator_cpu_percent_max is not None
         and generator_cpu_percent_max > SATURATION_PERCENT * generator_cores
     )
@@ -86,7 +87,12 @@ def decide(
         reason += (
             f" ({plural(len(not_measured), 'threshold')} not measured: {', '.join(not_measured)})"
         )
-    if saturated:
+    if saturated_generators:  # judged per Locust worker, each on its own core
+        reason += (
+            f"; the load generator was saturated ({', '.join(saturated_generators)} of a core), "
+            "so latencies are inflated"
+        )
+    elif saturated:
         reason += (
             f"; the load generator was saturated (CPU {generator_cpu_percent_max:.0f}%), "
             "so latencies are inflated"

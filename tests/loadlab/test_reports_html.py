@@ -25,7 +25,7 @@ from loadlab.comparison import RunData, compare
 from loadlab.regressions import parse_limits
 from loadlab.reports import HtmlReporter
 from loadlab.reports.charts import CHARTS
-from loadlab.results import ErrorGroup, MonitorData, RunSummary
+from loadlab.results import ErrorGroup, GeneratorWorker, MonitorData, RunSummary
 from loadlab.trends import trend
 from process_harness import started
 from waiting import wait_for
@@ -209,6 +209,27 @@ def test_verdict_and_thresholds_come_first(tmp_path: Path) -> None:
     # error messages are escaped, never executed
     assert "<script>alert(1)</script>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_each_load_generator_has_its_row(tmp_path: Path) -> None:
+    workers = (
+        GeneratorWorker(1, "gen-a_1", "gen-a", 1200, 3, 41.0, 97.0, True, 0.0),
+        GeneratorWorker(2, "gen-b_2", "gen-b", 800, 0, 30.0, 35.0, False, -30.0, 12.0),
+    )
+    [html] = HtmlReporter().write(dataclasses.replace(_summary(), generators=workers), tmp_path)
+    text = html.read_text()
+    table = text[
+        text.index('id="generators"') : text.index("</table>", text.index('id="generators"'))
+    ]
+    assert table.count("<tr>") == 3  # the header and one per worker
+    assert "gen-a" in table
+    assert "1,200" in table
+    assert "saturated" in table
+    assert "lost 12s into the run" in table
+    assert "-30.0 s" in table
+    (tmp_path / "k6").mkdir()
+    [plain] = HtmlReporter().write(_summary(), tmp_path / "k6")
+    assert 'id="generators"' not in plain.read_text()  # no Locust workers, no table
 
 
 def test_absent_monitor_series_become_no_data_charts(browser: str, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from loadlab.engines.locust_workers import WorkerTally, saturated_names
 from loadlab.results import ThresholdResult
 from loadlab.verdict import decide, threshold_lines
 
@@ -79,3 +80,36 @@ def test_the_terminal_quotes_values_as_the_reports_do(
     result = ThresholdResult("x < 1", "x", None, "<", 1.0, unit, measured, "fail", None)
     [line] = threshold_lines([result])
     assert f"measured {shown}" in line
+
+
+def test_saturation_is_judged_per_worker_and_names_it() -> None:
+    """Each Locust worker against its own core, from the stream the master writes: one busy
+    worker on another host is named in the verdict even when the other is idle."""
+    tally = WorkerTally()
+    tally.host("gen-a_1", "gen-a")
+    tally.host("gen-b_2", "gen-b")
+    for cpu_a, cpu_b in [(40.0, 12.0), (97.0, 15.0), (88.0, None)]:
+        tally.cpu({"gen-a_1": [1, cpu_a], "gen-b_2": [2, cpu_b]})
+    tally.stats("gen-a_1", [[0, "GET", "/", "", 7, 1, 0.0]], offset_s=0.002)
+    tally.stats("gen-b_2", [[0, "GET", "/", "", 5, 0, 0.0]], offset_s=-29.998)
+    tally.lost("gen-b_2", 2, 12.5)
+    workers = tally.result()
+    assert [(w.index, w.host, w.requests, w.failures) for w in workers] == [
+        (1, "gen-a", 7, 1),
+        (2, "gen-b", 5, 0),
+    ]
+    a, b = workers
+    assert (a.cpu_percent_max, a.saturated, b.saturated) == (97.0, True, False)
+    assert a.cpu_percent_mean == pytest.approx(75.0)
+    assert b.cpu_percent_mean == pytest.approx(13.5)  # a second without a figure is not a 0
+    assert (b.clock_offset_s, b.lost_at_s, a.lost_at_s) == (-29.998, 12.5, None)
+    verdict = decide(
+        [_result("pass")],
+        engine_failure=None,
+        interrupted=False,
+        generator_cpu_percent_max=None,
+        saturated_generators=saturated_names(workers),
+    )
+    assert verdict.generator_saturated
+    assert "worker 1 on gen-a (97%)" in verdict.reason
+    assert "gen-b" not in verdict.reason

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from loadlab.errors import EngineError
-from loadlab.results import ThresholdResult
+from loadlab.results import GeneratorWorker, ThresholdResult
 
 if TYPE_CHECKING:
     from loadlab.histograms import RunStats
@@ -44,6 +44,7 @@ class EngineResult:
     # The suite's own thresholds as the engine judged them (k6's options.thresholds, a Locust
     # suite's environment.process_exit_code); they count in the verdict beside loadlab's.
     suite_results: tuple[ThresholdResult, ...] = ()
+    workers: tuple[GeneratorWorker, ...] = ()  # Locust's worker processes, each on its own
 
 
 class Engine(Protocol):

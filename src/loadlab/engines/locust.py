@@ -24,6 +24,7 @@ from loadlab.engines.base import (
     last_line,
     suite_environment,
 )
+from loadlab.engines.locust_workers import WorkerTally
 from loadlab.histograms import decode
 from loadlab.processes import kill_group, wait_or_kill
 from loadlab.rates import format_rate_stages
@@ -90,6 +91,7 @@ class LocustEngine:
         self._back: set[int] = set()
         self._mismatch: str | None = None  # a worker whose suite is not the master's
         self._notices: list[str] = []
+        self._tally = WorkerTally()
 
     def start(self) -> None:
         binary = find_binary(self.binary, hint=self.install_hint)
@@ -189,6 +191,7 @@ class LocustEngine:
                 *(() if suite_code is None else (_suite_verdict(suite_code),)),
                 *((_lost_verdict(self._lost, self._back),) if self._lost else ()),
             ),
+            workers=self._tally.result(),
         )
 
     def _read_stream(self) -> None:
@@ -228,6 +231,9 @@ class LocustEngine:
                 stats.add_arrivals(started=started, dropped=dropped, late=late)
             for method, name, message, occurrences in record["errors"]:
                 stats.add_error(method, name, message, occurrences)
+            self._tally.stats(record["worker"], record["entries"], record.get("offset_s", 0.0))
+        elif record["type"] == "worker":
+            self._tally.host(record["worker"], record["host"])
         elif record["type"] == "suite_exit":
             code = record.get("process_exit_code")
             self._process_exit_code = code if isinstance(code, int) else None
@@ -237,12 +243,14 @@ class LocustEngine:
             stats.set_users(int(record["t"]), int(record["users"]))
             if record.get("worker_cpu_max") is not None:
                 stats.note_generator_cpu(float(record["worker_cpu_max"]))
+            self._tally.cpu(record.get("workers") or {})
 
     def _worker_event(self, record: dict[str, Any]) -> None:
         """A worker lost or back (no heartbeat), or one running another suite than the master."""
         if record["type"] == "worker_lost":
             at_s = float(record["t"]) - self._started_at
             self._lost.append((int(record["index"]), at_s, str(record["worker"])))
+            self._tally.lost(str(record["worker"]), int(record["index"]), at_s)
             self._notices.append(
                 f"Locust worker {record['index']} ({record['worker']}) lost {at_s:.0f}s into "
                 "the run (no heartbeat for 3 s): the run cannot pass"

@@ -129,7 +129,8 @@ class _Recorder:
             self.raw.writelines(self.raw_pending)
             self.raw_pending = []
             self.raw.flush()
-        return {"entries": entries, "errors": errors, "arrivals": arrivals}
+        # The worker's clock as it sends: the master moves the entries into its own seconds.
+        return {"entries": entries, "errors": errors, "arrivals": arrivals, "clock": time.time()}
 
     def write(self, line: dict[str, Any]) -> None:
         if self.out is not None:
@@ -206,6 +207,9 @@ def _send_suite(runner: Any, locustfiles: str) -> None:
 def _on_worker_suite(environment: Any, msg: Any, **_kwargs: Any) -> None:
     mine = suite_hash(environment.parsed_options.locustfile)
     theirs = str((msg.data or {}).get("hash"))
+    _recorder.write(
+        {"type": "worker", "worker": str(msg.node_id), "host": str((msg.data or {}).get("host"))}
+    )
     if theirs != mine:
         _recorder.write(
             {
@@ -262,13 +266,17 @@ def _report_users(environment: Any) -> None:
     while True:
         runner = environment.runner
         workers.check(runner)
-        cpu = [client.cpu_usage for client in runner.clients.values()]
+        cpu = {
+            client_id: [runner.get_worker_index(client_id), client.cpu_usage]
+            for client_id, client in runner.clients.items()
+        }
         _recorder.write(
             {
                 "type": "users",
                 "t": time.time(),
                 "users": runner.user_count,
-                "worker_cpu_max": max(cpu, default=None),
+                "worker_cpu_max": max((c for _, c in cpu.values()), default=None),
+                "workers": cpu,
                 "master_cpu": runner.current_cpu_usage,
             }
         )
@@ -304,7 +312,17 @@ def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
 def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
     report = data.get(REPORT_KEY)
     if report is not None and (report["entries"] or report["errors"] or any(report["arrivals"])):
-        _recorder.write({"type": "stats", "worker": client_id, **report})
+        # A generator host's clock may be seconds off: its seconds are moved by the difference
+        # between the clocks as this report left and arrived (milliseconds of transit on a LAN,
+        # so whole seconds off are corrected and a local worker's offset rounds to 0).
+        offset_s = time.time() - float(report.pop("clock", time.time()))
+        shift = round(offset_s)
+        if shift:
+            for entry in report["entries"]:
+                entry[0] += shift
+        _recorder.write(
+            {"type": "stats", "worker": client_id, "offset_s": round(offset_s, 3), **report}
+        )
 
 
 @events.quitting.add_listener

@@ -19,7 +19,7 @@ from loadlab.reports.charts import chart_payload
 from loadlab.reports.comparison_section import comparison_view
 from loadlab.reports.formatting import format_number, format_value, limit_text, unit_of
 from loadlab.reports.timeline_table import join_timeline
-from loadlab.results import LatencyStats, RunSummary, ThresholdResult
+from loadlab.results import GeneratorWorker, LatencyStats, RunSummary, ThresholdResult
 from loadlab.verdict import STATUS_WORDS
 
 HTML_FILE = "report.html"
@@ -78,6 +78,7 @@ def render_html(summary: RunSummary) -> str:
         endpoints=_endpoint_rows(summary),
         errors=errors,
         errors_hidden=errors_hidden,
+        generators=[_generator_row(w) for w in summary.generators],
         facts=_facts(summary),
         data_json=data_json,
         comparison=comparison_view(summary.comparison),
@@ -174,6 +175,26 @@ def _endpoint_rows(summary: RunSummary) -> list[dict[str, Any]]:
     rows = [_stats_row(e.method, e.name, e, total=False) for e in summary.endpoints]
     rows.append(_stats_row("", "Aggregated", summary.totals, total=True))
     return rows
+
+
+def _generator_row(worker: GeneratorWorker) -> dict[str, Any]:
+    if worker.lost_at_s is not None:
+        state = f"lost {worker.lost_at_s:.0f}s into the run"
+    else:
+        state = "saturated" if worker.saturated else "to the end"
+    return {
+        "index": worker.index,
+        "host": worker.host,
+        "requests": f"{worker.requests:,}",
+        "failures": f"{worker.failures:,}",
+        "failures_bad": worker.failures > 0,
+        "cpu_mean": format_value(worker.cpu_percent_mean, "percent"),
+        "cpu_max": format_value(worker.cpu_percent_max, "percent"),
+        "saturated": worker.saturated,
+        "offset": f"{worker.clock_offset_s:+.1f} s",
+        "state": state,
+        "bad": worker.saturated or worker.lost_at_s is not None,
+    }
 
 
 def _error_groups(summary: RunSummary) -> tuple[list[dict[str, Any]], int]:
