@@ -1,5 +1,5 @@
-"""The loadlab command line: `run`, `scenarios`, `report`; `history`, `compare` and `baseline`
-live in history_cli.py.
+"""The loadlab command line: `run`, `capacity`, `worker`, `k8s`, `scenarios`, `report`;
+`history`, `compare` and `baseline` live in history_cli.py.
 
 One handler at the bottom turns every `LoadlabError` and click usage error into one line on stderr
 and the documented exit code (docs/loadlab.md); `--debug` shows the traceback instead.
@@ -250,6 +250,50 @@ def worker(master: str, processes: int | None, locustfile: str) -> int:
     from loadlab.worker import run_worker
 
     return run_worker(master, processes, locustfile)
+
+
+@cli.command()
+@click.argument("scenario")
+@click.option("--workers", type=int, required=True, help="Locust worker pods, or k6 runner pods.")
+@click.option("--engine", type=str, default=None, help="locust (default) or k6.")
+@click.option(
+    "--host", required=True, help="Base URL of the target, as the cluster's pods reach it."
+)
+@click.option("--name", default=None, help="The resources' name (default: loadlab-SCENARIO).")
+@click.option("--image", default=None, help="The pods' image (default: see docs/distributed.md).")
+@click.option("--namespace", default=None, help="Kubernetes namespace (default: kubectl's).")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder for the manifests (default: RESULTS_DIR/k8s-NAME).",
+)  # fmt: skip
+@click.option("-T", "--tags", default=None, help="Only tasks with these tags (comma-separated).")
+@click.option("-E", "--exclude-tags", default=None, help="Skip tasks with these tags.")
+@click.option(
+    "-f", "--locustfile", default=None, help="Locust suite (default load_tests/locustfile.py)."
+)
+@click.option("--k6-script", default=None, help="k6 suite (default load_tests/k6_script.js).")
+@click.option("--results-dir", default=None, help="Where run folders go (default: results).")
+@_PROFILE_OPTIONS
+@_CONFIG
+def k8s(scenario: str, config: Path | None, **values: Any) -> int:
+    """Write the Kubernetes manifests for SCENARIO on the Locust or k6 operator."""
+    from loadlab.k8s_manifests import Cluster, write_manifests
+
+    cluster = Cluster(
+        name=values.pop("name") or f"loadlab-{scenario}",
+        workers=values.pop("workers"),
+        image=values.pop("image"),
+        namespace=values.pop("namespace"),
+    )
+    out = values.pop("out")
+    options = Options(**{key: value for key, value in values.items() if value is not None})
+    plan = resolve_plan(load_config(config), scenario, options)
+    out_dir = out if out is not None else plan.results_dir / f"k8s-{cluster.name}"
+    written = write_manifests(plan, cluster, out_dir)
+    for path in written:
+        click.echo(str(path))
+    click.echo(f"next: kubectl apply -f {written[0]}  (docs/distributed.md, On Kubernetes)")
+    return 0
 
 
 @cli.command()
