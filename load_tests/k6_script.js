@@ -18,12 +18,15 @@
  * (each kind has its latency thresholds), and has its response checked (`checks`). Tasks carry
  * the same tags as in locustfile.py; every request that is not a GET belongs to a `write` task and
  * a VU registers only when a `write` task of its type is selected, so `-e EXCLUDE_TAGS=write`
- * sends GET requests only (reading with PLATFORM_API_KEY's account, else the admin key's).
+ * sends GET requests only (reading as one of PLATFORM_API_KEYS's accounts, else PLATFORM_API_KEY's,
+ * else the admin key's).
  * `teardown` deletes the run's data with `DELETE /api/v1/admin/test-runs/{run_id}`.
  *
  * Configuration (`-e NAME=value`, or the environment, which k6 passes to `__ENV`):
  *   BASE_URL                target (default http://localhost:8000)
  *   PLATFORM_ADMIN_API_KEY  the platform's admin key (or ADMIN_API_KEY)
+ *   PLATFORM_API_KEYS       existing accounts (comma-separated), one per VU, for runs that exclude
+ *                           the write tag (`platform-api seed-keys` gives seeded accounts keys)
  *   PLATFORM_API_KEY        an existing account, for runs that exclude the write tag
  *   LOAD_TEST_RUN_ID        the run id sent as X-Load-Test-Run (default: generated)
  *   LOAD_TEST_CLEANUP=0     keep the run's data

@@ -18,12 +18,15 @@ Tags: ``health``, ``read``, ``write``, ``search``, ``executions``, ``admin``, ``
 request that is not a GET belongs to a task tagged ``write``, and a user registers its account
 (a POST) only when a ``write`` task of its class is selected, so ``--exclude-tags write`` sends
 GET requests only and ``--tags health`` sends health checks only. A user with no ``write`` task
-selected reads with an existing key instead (``PLATFORM_API_KEY``, else the admin key).
+selected reads with an existing key instead (one of ``PLATFORM_API_KEYS``, else
+``PLATFORM_API_KEY``, else the admin key).
 
 Configuration (environment variable, or the Locust option next to it):
 
 - ``PLATFORM_ADMIN_API_KEY`` / ``--admin-api-key``: the platform's admin key. Needed by
   AdminUser and by the cleanup; a run that needs it and lacks it stops before starting.
+- ``PLATFORM_API_KEYS`` / ``--api-keys``: existing accounts (comma-separated), shared out among
+  the users of runs that exclude ``write``; ``platform-api seed-keys`` gives seeded accounts keys.
 - ``PLATFORM_API_KEY`` / ``--api-key``: an existing account for runs that exclude ``write``.
 - ``LOAD_TEST_RUN_ID`` / ``--load-test-run-id``: sent as ``X-Load-Test-Run`` on every request,
   so the platform tags every row the run creates. Generated (``lt-<12 hex>``) when absent.

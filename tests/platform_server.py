@@ -66,10 +66,10 @@ class PlatformServer:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """loadlab's own choice (outside the ephemeral range, where clients' ports come from)."""
+    from loadlab.target import free_port as outside_ephemeral_range
+
+    return outside_ephemeral_range()
 
 
 @functools.cache

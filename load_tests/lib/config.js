@@ -8,6 +8,8 @@
 export const BASE_URL = (__ENV.BASE_URL || 'http://localhost:8000').replace(/\/+$/, '');
 export const ADMIN_KEY = __ENV.ADMIN_API_KEY || __ENV.PLATFORM_ADMIN_API_KEY || '';
 export const MEMBER_KEY = __ENV.PLATFORM_API_KEY || '';
+// Existing accounts' keys (`platform-api seed-keys`), shared out among the VUs of read-only runs.
+export const MEMBER_KEYS = (__ENV.PLATFORM_API_KEYS || '').split(',').filter((key) => key);
 const KEEP_DATA = ['0', 'false', 'no'];
 export const CLEANUP = !KEEP_DATA.includes((__ENV.LOAD_TEST_CLEANUP || '1').toLowerCase());
 export const TIME_SCALE = positive('TIME_SCALE', 1);

@@ -6,7 +6,14 @@
  */
 import { sleep } from 'k6';
 
-import { ADMIN_KEY, EXCLUDE_TAGS, MEMBER_KEY, ONLY_TAGS, THINK_SCALE } from './config.js';
+import {
+  ADMIN_KEY,
+  EXCLUDE_TAGS,
+  MEMBER_KEY,
+  MEMBER_KEYS,
+  ONLY_TAGS,
+  THINK_SCALE,
+} from './config.js';
 
 /** Locust's rule for --tags/--exclude-tags, so both tools select the same tasks. */
 export function allows(tags) {
@@ -43,5 +50,7 @@ export function writes(tasks) {
 
 /** The account a run without writes reads with, since it may not register one. */
 export function existingKey() {
+  // One key per VU (setup and teardown run as VU 0).
+  if (MEMBER_KEYS.length > 0) return MEMBER_KEYS[Math.max(__VU - 1, 0) % MEMBER_KEYS.length];
   return MEMBER_KEY || ADMIN_KEY;
 }

@@ -33,7 +33,7 @@ class HeavyUser(PlatformClient):
         if self.api_key or not self.needs_account():
             return True
         if not self.settings.writes(type(self)):
-            self.api_key = self.settings.api_key or self.settings.admin_key
+            self.api_key = self.settings.reader_key()
         elif not self.register():
             return False
         else:

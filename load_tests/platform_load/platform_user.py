@@ -47,7 +47,7 @@ class PlatformUser(PlatformClient):
         if self.api_key or not self.needs_account():
             return True
         if not self.settings.writes(type(self)):
-            self.api_key = self.settings.api_key or self.settings.admin_key
+            self.api_key = self.settings.reader_key()
             return True
         if not self.register():
             return False

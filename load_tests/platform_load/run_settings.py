@@ -8,6 +8,7 @@ options to the workers with each spawn message). The docstring of locustfile.py 
 from __future__ import annotations
 
 import os
+import random
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -41,6 +42,14 @@ def add_options(parser: Any) -> None:
         help="An existing account's key, for runs that exclude the write tag",
     )
     parser.add_argument(
+        "--api-keys",
+        env_var="PLATFORM_API_KEYS",
+        default="",
+        is_secret=True,
+        help="Existing accounts' keys, comma-separated, shared out among the users of runs that "
+        "exclude the write tag (`platform-api seed-keys` gives seeded accounts keys)",
+    )
+    parser.add_argument(
         "--no-cleanup",
         action="store_true",
         default=os.environ.get("LOAD_TEST_CLEANUP", "1").strip().lower() in {"0", "false", "no"},
@@ -62,6 +71,7 @@ class RunSettings:
     run_id: str
     admin_key: str
     api_key: str
+    api_keys: tuple[str, ...]
     cleanup: bool
     think_scale: float
     tags: frozenset[str] | None
@@ -78,6 +88,7 @@ class RunSettings:
             run_id=str(_option(options, "load_test_run_id") or ""),
             admin_key=str(_option(options, "admin_api_key") or ""),
             api_key=str(_option(options, "api_key") or ""),
+            api_keys=tuple(k for k in str(_option(options, "api_keys") or "").split(",") if k),
             cleanup=not _option(options, "no_cleanup"),
             think_scale=float(_option(options, "think_time_scale", 1.0)),
             tags=frozenset(tags) if tags else None,
@@ -89,6 +100,13 @@ class RunSettings:
         if self.tags is not None and not self.tags.intersection(task_tags):
             return False
         return self.exclude_tags is None or not self.exclude_tags.intersection(task_tags)
+
+    def reader_key(self) -> str:
+        """The key a user of a read-only run signs in with: one of the existing accounts' keys
+        (so it reads what that member owns), else the one account's, else the admin's."""
+        if self.api_keys:
+            return random.choice(self.api_keys)
+        return self.api_key or self.admin_key
 
     def writes(self, user_class: type) -> bool:
         """Whether a selected task of this class changes state (and so may register, create)."""
@@ -121,10 +139,10 @@ class RunSettings:
                 "the cleanup of the run's data needs the platform's admin key: "
                 "set PLATFORM_ADMIN_API_KEY, or pass --no-cleanup (LOAD_TEST_CLEANUP=0)"
             )
-        if readers and not (self.api_key or self.admin_key):
+        if readers and not (self.api_keys or self.api_key or self.admin_key):
             found.append(
-                "a run without the write tag cannot register accounts: "
-                "set PLATFORM_API_KEY (an existing account) or PLATFORM_ADMIN_API_KEY"
+                "a run without the write tag cannot register accounts: set PLATFORM_API_KEYS "
+                "(existing accounts), PLATFORM_API_KEY (one) or PLATFORM_ADMIN_API_KEY"
             )
         return found
 

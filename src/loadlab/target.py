@@ -13,6 +13,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -41,12 +42,43 @@ class TargetInfo:
     admin_key: str | None = None
     database: str | None = None
     log_path: Path | None = None
+    # Seeded members' keys (the embedded platform's), for runs that read as real members do.
+    member_keys: tuple[str, ...] = ()
 
 
 def free_port() -> int:
+    """A free loopback port, outside the kernel's ephemeral range.
+
+    Not the port that binding port 0 finds: that range is where outgoing connections take their
+    source ports, so a port found free there can be handed to a client before the server that
+    asked for it binds it (seen: a Locust master's port taken by a connection of another run).
+    """
+    low, high = _ephemeral_range()
+    chooser = random.Random()  # not the suite's seeded `random`: each process its own ports
+    for _ in range(100):
+        port = chooser.randrange(PORTS_FROM, 65536)
+        if not low <= port <= high and _bindable(port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def check_reachable(base_url: str, *, timeout_s: float = 5.0) -> None:
@@ -77,6 +109,8 @@ def cache_dir() -> Path:
 
 
 # What a first run waits for, so it can say so (measured on a 2-core machine: docs/loadlab.md).
+PORTS_FROM = 10_000  # below: well-known services' ports (PostgreSQL's, Redis's, 8000, 8086)
+MEMBER_KEYS = 20  # seeded members a read-only run signs in as (`platform-api seed-keys`)
 BUILD_ESTIMATES = {"small": "about 10 seconds", "default": "about a minute"}
 
 
@@ -126,15 +160,35 @@ def _build_seeded_database(path: Path, size: str) -> None:
     building = path.with_suffix(".building")
     for leftover in path.parent.glob(building.name + "*"):
         leftover.unlink()
-    _prepare(f"sqlite:///{building}", size, path.with_suffix(".seed.log"))
+    keys = building.with_suffix(".keys-building")
+    _prepare(f"sqlite:///{building}", size, path.with_suffix(".seed.log"), keys)
+    keys.replace(member_keys_path(path))  # before the database: a database never lacks its keys
     building.replace(path)
 
 
-def _prepare(database_url: str, size: str, log_path: Path) -> None:
-    """Migrate and seed the database at `database_url`, logging to `log_path`."""
+def member_keys_path(database: Path) -> Path:
+    """The seeded members' keys beside a cached seeded database (valid in every copy of it)."""
+    return database.with_suffix(".keys")
+
+
+def _member_keys(path: Path) -> tuple[str, ...]:
+    try:
+        return tuple(line for line in path.read_text(encoding="utf-8").split() if line)
+    except FileNotFoundError:
+        return ()
+
+
+def _prepare(database_url: str, size: str, log_path: Path, keys_path: Path) -> None:
+    """Migrate and seed the database at `database_url`, logging to `log_path`, and give
+    MEMBER_KEYS of its seeded members keys, written to `keys_path`."""
     env = {**os.environ, "PLATFORM_DATABASE_URL": database_url}
+    steps = (
+        ["migrate"],
+        ["seed", "--size", size],
+        ["seed-keys", "--count", str(MEMBER_KEYS), "--out", str(keys_path)],
+    )
     with open(log_path, "a") as log:
-        for args in (["migrate"], ["seed", "--size", size]):
+        for args in steps:
             result = subprocess.run(
                 [*platform_command(), *args],
                 env=env,
@@ -170,20 +224,30 @@ def embedded_platform(
     """
     log_path = run_dir / "platform.log"
     if database_url is not None:
-        _prepare(database_url, seed_size, log_path)
-        with _serve(database_url, log_path, ready_timeout_s, stop_grace_s) as target:
+        with tempfile.TemporaryDirectory(prefix="loadlab-keys-") as scratch:
+            keys_path = Path(scratch) / "member.keys"
+            _prepare(database_url, seed_size, log_path, keys_path)
+            keys = _member_keys(keys_path)
+        with _serve(database_url, log_path, ready_timeout_s, stop_grace_s, keys) as target:
             yield target
         return
     with tempfile.TemporaryDirectory(prefix="loadlab-platform-") as scratch:
         database = Path(scratch) / "platform.db"
-        shutil.copyfile(seeded_database(seed_size, announce=announce), database)
-        with _serve(f"sqlite:///{database}", log_path, ready_timeout_s, stop_grace_s) as target:
+        seeded = seeded_database(seed_size, announce=announce)
+        shutil.copyfile(seeded, database)
+        keys = _member_keys(member_keys_path(seeded))
+        served = _serve(f"sqlite:///{database}", log_path, ready_timeout_s, stop_grace_s, keys)
+        with served as target:
             yield target
 
 
 @contextlib.contextmanager
 def _serve(
-    database_url: str, log_path: Path, ready_timeout_s: float, stop_grace_s: Callable[[], float]
+    database_url: str,
+    log_path: Path,
+    ready_timeout_s: float,
+    stop_grace_s: Callable[[], float],
+    member_keys: tuple[str, ...],
 ) -> Iterator[TargetInfo]:
     admin_key = secrets.token_urlsafe(24)
     env = {
@@ -201,6 +265,7 @@ def _serve(
             admin_key=admin_key,
             database="postgresql" if database_url.startswith("postgresql") else "sqlite",
             log_path=log_path,
+            member_keys=member_keys,
         )
 
 

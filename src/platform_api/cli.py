@@ -128,6 +128,42 @@ def seed_command(size: str, seed_value: int) -> None:
         database.dispose()
 
 
+@main.command("seed-keys")
+@click.option("--count", type=int, default=20, show_default=True, help="How many accounts.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File for the keys, one per line (written readable by its owner only).",
+)
+def seed_keys_command(count: int, out: Path) -> None:
+    """Give the first COUNT seeded accounts new API keys, for read-only load as real members."""
+    from platform_api.db import create_database
+    from platform_api.seed import issue_seed_keys
+
+    if count < 1:
+        click.echo("platform-api: --count must be at least 1", err=True)
+        sys.exit(2)
+    settings = load_settings()
+    migrate_or_exit(settings)
+    database = create_database(settings)
+    try:
+        keys = issue_seed_keys(database, count=count)
+    except SQLAlchemyError as exc:
+        click.echo(f"platform-api: seed-keys failed: {_first_line(exc)}", err=True)
+        sys.exit(3)
+    finally:
+        database.dispose()
+    if not keys:
+        click.echo("platform-api: no seeded accounts: run `platform-api seed` first", err=True)
+        sys.exit(3)
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.writelines(f"{key}\n" for key in keys)
+    click.echo(f"{len(keys)} seeded accounts have new API keys, in {out}")
+
+
 def _first_line(exc: BaseException) -> str:
     """Driver errors span lines (statement, parameters, a link); the first one says what failed."""
     text = str(exc).strip()

@@ -4,7 +4,8 @@ Load tests against an empty database measure nothing: indexes are tiny, caches a
 scan nothing. The seed creates accounts, workspaces, workflows, finished executions with their
 costs, thousands of knowledge-base documents, the `default` dataset (1,000,000 rows at the default
 size) and the sample codebases. The same `--seed` gives the same rows (except API keys, which are
-random: nobody can sign in as a seeded account).
+random: nobody can sign in as a seeded account until `issue_seed_keys` (`platform-api seed-keys`)
+gives some of them keys, for load that reads what real members read).
 
 Each part is idempotent: accounts are skipped when the seeded accounts exist, the dataset is kept
 when it has the requested size and rebuilt otherwise, samples are replaced. Rows go in with bulk
@@ -110,6 +111,27 @@ def seed(
             connection.commit()
     report(f"seeded size {size} with seed {seed_value} in {time.perf_counter() - started:.1f} s")
     return counts
+
+
+def issue_seed_keys(database: Database, *, count: int) -> list[str]:
+    """New API keys for the first `count` seeded accounts (by email), replacing theirs; the keys
+    themselves are returned once, like any account's, and only their hashes are stored."""
+    from platform_api.accounts.service import new_api_key
+    from platform_api.deps import hash_api_key
+
+    keys = []
+    with database.transaction() as session:
+        users = session.scalars(
+            select(User)
+            .where(User.email.like(f"seed-%@{SEED_EMAIL_DOMAIN}"), User.disabled.is_(False))
+            .order_by(User.email)
+            .limit(count)
+        ).all()
+        for user in users:
+            key = new_api_key()
+            user.api_key_hash = hash_api_key(key)
+            keys.append(key)
+    return keys
 
 
 def _seed_accounts(

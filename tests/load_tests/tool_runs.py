@@ -54,6 +54,36 @@ def request_counts(platform: PlatformServer) -> Counter[tuple[str, str]]:
     return counts
 
 
+def answers(platform: PlatformServer) -> Counter[tuple[str, str, str]]:
+    """(method, route, status) -> responses so far, from the platform's own /metrics."""
+    text = httpx.get(f"{platform.base_url}/metrics", timeout=10).text
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for line in text.splitlines():
+        if match := METRIC_LINE.match(line):
+            counts[(match["method"], match["route"], match["status"])] += int(float(match["value"]))
+    return counts
+
+
+def workspace_reads(
+    platform: PlatformServer, before: Counter[tuple[str, str, str]]
+) -> Counter[tuple[str, str, str]]:
+    """Responses since `before` on a workspace's own routes and those under it."""
+    served = answers(platform) - before
+    inside = "/api/v1/workspaces/{"  # the route templates of /metrics
+    return Counter({key: n for key, n in served.items() if key[1].startswith(inside)})
+
+
+def seeded_member_keys(platform: PlatformServer, logs: Path, count: int = 3) -> str:
+    """`platform-api seed-keys` on the platform's database: seeded members' keys, comma-joined."""
+    out = logs / "member.keys"
+    env = {**os.environ, "PLATFORM_DATABASE_URL": platform.database_url}
+    done = run([str(BIN / "platform-api"), "seed-keys", "--count", str(count), "--out", str(out)],
+               logs, env=env, timeout_s=60)  # fmt: skip
+    assert done.code == 0, done.explain()
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    return ",".join(out.read_text().split())
+
+
 def served_between(
     before: Counter[tuple[str, str]], after: Counter[tuple[str, str]]
 ) -> Counter[tuple[str, str]]:

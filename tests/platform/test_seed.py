@@ -5,6 +5,7 @@ Only the small size runs here; the default size's duration is measured by hand (
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -125,3 +126,53 @@ def test_bad_input_is_one_line_and_no_traceback(
     assert "Traceback" not in result.stderr
     if exit_code == 3:
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def run_seed_keys(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "platform-api"), "seed-keys", *args],
+        env={**os.environ, "PLATFORM_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_seed_keys_sign_in_as_seeded_members(tmp_path: Path) -> None:
+    """The keys written are the accounts' (their hashes match), owner-readable only, and replace
+    what the accounts had: asking again makes the first keys useless."""
+    database_url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert run_seed(database_url, "--size", "small").returncode == 0
+    out = tmp_path / "keys.txt"
+    done = run_seed_keys(database_url, "--count", "3", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "3 seeded accounts" in done.stdout
+    keys = out.read_text().split()
+    assert len(set(keys)) == 3
+    assert out.stat().st_mode & 0o777 == 0o600
+
+    def owners(these: list[str]) -> list[str | None]:
+        engine = sa.create_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                return [
+                    conn.scalar(
+                        sa.text("SELECT email FROM users WHERE api_key_hash = :h"),
+                        {"h": hashlib.sha256(key.encode()).hexdigest()},
+                    )
+                    for key in these
+                ]
+        finally:
+            engine.dispose()
+
+    assert owners(keys) == [f"seed-{i:04d}@seed.platform.local" for i in range(3)]
+    assert run_seed_keys(database_url, "--count", "3", "--out", str(out)).returncode == 0
+    assert owners(keys) == [None, None, None]
+
+
+def test_seed_keys_without_seeded_accounts_says_so(tmp_path: Path) -> None:
+    done = run_seed_keys(f"sqlite:///{tmp_path / 'a.db'}", "--out", str(tmp_path / "k"))
+    assert done.returncode == 3
+    assert done.stderr.strip() == "platform-api: no seeded accounts: run `platform-api seed` first"
+    assert not (tmp_path / "k").exists()

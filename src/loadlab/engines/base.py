@@ -81,10 +81,13 @@ def find_binary(name: str, *, hint: str) -> str:
 
 
 def suite_environment(context: EngineContext) -> dict[str, str]:
-    """What the suites read: the target, the admin key and the run id (also sent as a header)."""
+    """What the suites read: the target, the admin key, the seeded members' keys and the run id
+    (also sent as a header)."""
     env = {**os.environ, "BASE_URL": context.target.base_url, "LOAD_TEST_RUN_ID": context.run_id}
     if context.target.admin_key:
         env["PLATFORM_ADMIN_API_KEY"] = context.target.admin_key
+    if context.target.member_keys:  # a read-only run reads as these seeded members
+        env["PLATFORM_API_KEYS"] = ",".join(context.target.member_keys)
     return env
 
 

@@ -162,6 +162,8 @@ class K6Engine:
         }
         if self._context.target.admin_key:
             variables["PLATFORM_ADMIN_API_KEY"] = self._context.target.admin_key
+        if self._context.target.member_keys:
+            variables["PLATFORM_API_KEYS"] = ",".join(self._context.target.member_keys)
         script = plan.script
         if plan.open_model:
             script = run_dir / OPEN_MODEL_FILE
