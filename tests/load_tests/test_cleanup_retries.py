@@ -30,7 +30,7 @@ CALL = """
 import json, sys
 from platform_load.cleanup import delete_test_run
 from platform_load.run_settings import RunSettings
-settings = RunSettings(run_id="run-1", admin_key="key", api_key="", cleanup=True,
+settings = RunSettings(run_id="run-1", admin_key="key", api_key="", api_keys=(), cleanup=True,
                        think_scale=1.0, tags=None, exclude_tags=None)
 print(json.dumps(delete_test_run(sys.argv[1], settings)))
 """

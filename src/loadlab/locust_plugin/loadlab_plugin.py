@@ -52,12 +52,16 @@ from loadlab.histograms import new_histogram, to_us
 from loadlab.rates import due_s, read_rate_stages
 from loadlab.rates import total_duration_s as rate_duration_s
 from loadlab.results import RateStage, Stage
-from loadlab.stages import parse_stages, shape_tick
+from loadlab.stages import parse_stages, peak_users, shape_tick
 
 REPORT_KEY = "loadlab"
 DONE_MESSAGE = "loadlab_arrivals_done"
 LATE_MS = 100.0  # an arrival started later than this after it was due counts as late
 DRAIN_S = 30.0  # after the last arrival, the longest the master waits for answers in flight
+# After the stages, the longest the master waits for every worker's report of no users. Locust
+# itself, quitting, waits 0.5 s for the workers' last reports: a busy worker's last seconds of
+# requests came later and were lost, to Locust's totals and to loadlab's alike.
+FLUSH_WAIT_S = 10.0
 # Known before the locustfiles are imported, so the arrivals' user class exists only when asked.
 # A worker on a generator host (`loadlab worker`) learns the run's options from the master's spawn
 # message, after import: it has the class always (the master alone picks the classes to spawn).
@@ -163,6 +167,7 @@ def _on_init(environment: Any, **_kwargs: Any) -> None:
         runner.register_message(SUITE_MESSAGE, _on_worker_suite)
     if isinstance(runner, WorkerRunner):
         gevent.spawn(_send_suite, runner, options.locustfile)
+        gevent.spawn(_report_when_idle, runner)
     if isinstance(runner, MasterRunner) and options.loadlab_out:
         _recorder.out = open(options.loadlab_out, "a", encoding="utf-8")  # noqa: SIM115
         gevent.spawn(_report_users, environment)
@@ -308,8 +313,30 @@ def _on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
     data[REPORT_KEY] = _recorder.drain()
 
 
+def _report_when_idle(runner: Any) -> None:
+    """A worker whose users have all stopped reports at once, not at its next 3 s report: the
+    master ends the run when every worker has (LoadlabShape)."""
+    had_users = False
+    while True:
+        gevent.sleep(0.1)
+        if runner.user_count:
+            had_users = True
+        elif had_users:
+            had_users = False
+            runner._send_stats()  # Locust's own report (report_to_master adds loadlab's)
+
+
+# Master: each worker's latest report: when it arrived, its users then, and whether it is the
+# report of a worker whose users had run and have all stopped (so it holds all they did).
+_latest_reports: dict[str, tuple[float, int, bool]] = {}
+
+
 @events.worker_report.add_listener
 def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+    users = int(data.get("user_count") or 0)
+    previous = _latest_reports.get(client_id)
+    had_users = previous is not None and (previous[1] > 0 or previous[2])
+    _latest_reports[client_id] = (time.monotonic(), users, users == 0 and had_users)
     report = data.get(REPORT_KEY)
     if report is not None and (report["entries"] or report["errors"] or any(report["arrivals"])):
         # A generator host's clock may be seconds off: its seconds are moved by the difference
@@ -356,6 +383,7 @@ if SHAPED:
 
         _stages: tuple[Stage, ...] | None = None
         _rates: tuple[RateStage, ...] = ()
+        _ended_at: float | None = None
 
         def tick(self) -> tuple[int, float] | tuple[int, float, list[type[User]]] | None:
             if self._stages is None:
@@ -372,7 +400,30 @@ if SHAPED:
                 if all_done or elapsed_s > rate_duration_s(self._rates) + DRAIN_S:
                     return None
                 return workers, float(workers), [LoadlabArrivals]
-            return shape_tick(self._stages, self.get_run_time())
+            tick = shape_tick(self._stages, self.get_run_time())
+            return tick if tick is not None else self._after_the_stages()
+
+        def _after_the_stages(self) -> tuple[int, float] | None:
+            """No users, until every worker has reported since it stopped its own (each does
+            at once), so the run's last seconds are counted; then the run ends."""
+            now = time.monotonic()
+            if self._ended_at is None:
+                self._ended_at = now
+            ended = self._ended_at
+            workers = [c.id for c in self.runner.clients.all if c.state != STATE_MISSING]
+            reported = all(_settled(_latest_reports.get(w), ended) for w in workers)
+            if reported or now - ended > FLUSH_WAIT_S:
+                return None
+            return 0, float(max(1, peak_users(self._stages or ())))
+
+
+def _settled(report: tuple[float, int, bool] | None, ended: float) -> bool:
+    """A worker's latest report says no user runs, and it was sent once its users stopped (or
+    after the stages ended, for a worker that never had one)."""
+    if report is None:
+        return False
+    arrived, users, after_users = report
+    return users == 0 and (after_users or arrived > ended)
 
 
 class _Arrivals:
