@@ -1,5 +1,5 @@
-"""Reading k6's per-request CSV output: the lines loadlab needs, whatever their neighbours, quoting
-and split across the pipe's blocks; and every line of a burst written faster than it is read."""
+"""Reading k6's per-request output: its RFC 3339 timestamps, in any zone, to epoch seconds; and
+every line of a burst written faster than it is read."""
 
 from __future__ import annotations
 
@@ -10,104 +10,59 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.engines import k6_points
-from loadlab.engines.k6_points import Batch, Point, read_points
-
-HEADER = (
-    "metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,"
-    "name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata\n"
-)
-OK = "http_req_duration,1796350131,7.616639,,,,true,,GET,/health,HTTP/1.1,default,,200,,,u,,\n"
-QUOTED = (
-    'http_req_duration,1796350131,0.5,,,,true,,GET,"/a,""b",HTTP/1.1,default,,200,,,"/a,""b",,\n'
-)
-REFUSED = (
-    "http_req_duration,1796350132,0.000000,,dial: connection refused,1212,false,,GET,"
-    "http://127.0.0.1:1/x,,default,,0,,,http://127.0.0.1:1/x,,\n"
-)
-HTTP_500 = "http_req_duration,1796350132,3.0,,,,false,,POST,/w,HTTP/1.1,default,,500,,,u,,\n"
-NOISE = (
-    "http_reqs,1796350131,1.000000,,,,true,,GET,/health,HTTP/1.1,default,,200,,,u,,\n"
-    "http_req_waiting,1796350131,7.5,,,,true,,GET,/health,HTTP/1.1,default,,200,,,u,,\n"
-    "vus_max,1796350131,50,,,,,,,,,,,,,,,,\n"
-    "iteration_duration,1796350131,8.1,,,,,,,,,default,,,,,,,\n"
-)
-VUS = "vus,1796350133,50.000000,,,,,,,,,,,,,,,,\n"
-ITERATION = "iterations,1796350131,1.000000,,,,,,,,,default,,,,,,,\n"
-DROPPED = "dropped_iterations,1796350131,3.000000,,,,,,,,,open_model,,,,,,,\n"
-
-
-def points_of(text: str, *, open_model: bool = False, block: int = 1 << 20) -> list[Point]:
-    wanted = k6_points._OPEN if open_model else k6_points._CLOSED
-    read = _Chunks(text.encode(), block).read
-    return [p for batch in k6_points._batches(read, wanted, None) for p in batch]
-
-
-class _Chunks:
-    """A pipe that returns at most `block` bytes a read, as a FIFO may."""
-
-    def __init__(self, data: bytes, block: int) -> None:
-        self._data, self._block = data, block
-
-    def read(self, size: int) -> bytes:
-        part = self._data[: min(size, self._block)]
-        self._data = self._data[len(part) :]
-        return part
+from loadlab.engines.k6 import EpochSeconds, Point, _read_points
 
 
 @pytest.mark.parametrize(
-    ("lines", "expected"),
+    ("text", "epoch"),
     [
-        pytest.param(OK, [(1796350131, "GET", "/health", 7.616639, False, None)], id="a-request"),
-        pytest.param(QUOTED, [(1796350131, "GET", '/a,"b', 0.5, False, None)], id="quoted-name"),
-        pytest.param(
-            REFUSED,
-            [(1796350132, "GET", "http://127.0.0.1:1/x", 0.0, True, "dial: connection refused")],
-            id="network-error",
-        ),
-        pytest.param(HTTP_500, [(1796350132, "POST", "/w", 3.0, True, "HTTP 500")], id="http-500"),
-        pytest.param(NOISE, [], id="other-metrics-skipped"),
-        pytest.param(VUS, [("vus", 1796350133, 50)], id="vus"),
-        pytest.param(ITERATION + DROPPED, [], id="arrivals-only-in-the-open-model"),
+        pytest.param("2026-11-25T12:06:18.431096368Z", 1795608378, id="utc-nanoseconds"),
+        pytest.param("2026-11-25T12:06:18Z", 1795608378, id="utc-whole-second"),
+        pytest.param("2026-11-25T13:06:18.5+01:00", 1795608378, id="east-of-utc"),
+        pytest.param("2026-11-25T07:06:18.999-05:00", 1795608378, id="west-of-utc"),
     ],
 )
-def test_the_lines_loadlab_reads(lines: str, expected: list[Point]) -> None:
-    assert points_of(HEADER + NOISE + lines) == expected
+def test_epoch_seconds(text: str, epoch: int) -> None:
+    assert EpochSeconds()(text) == epoch
 
 
-def test_the_open_models_arrivals() -> None:
-    assert points_of(HEADER + ITERATION + OK + DROPPED, open_model=True) == [
-        ("arrivals", 1, 0),
-        (1796350131, "GET", "/health", 7.616639, False, None),
-        ("arrivals", 0, 3),
-    ]
-
-
-@pytest.mark.parametrize("block", [1, 7, 64, 1000])
-def test_lines_split_across_blocks_are_read_whole(block: int) -> None:
-    text = HEADER + (NOISE + OK + QUOTED + VUS) * 20
-    assert points_of(text, block=block) == points_of(text)
-    assert len(points_of(text, block=block)) == 60
+def test_cache_stays_small() -> None:
+    parse = EpochSeconds()
+    for second in range(1500):
+        parse(f"2026-11-25T12:{second // 60 % 60:02d}:{second % 60:02d}.1Z")
+    assert len(parse._cache) <= 1001
 
 
 def test_a_burst_faster_than_the_reader_loses_nothing(tmp_path: Path) -> None:
-    """200,000 requests' lines written into a real FIFO as fast as a writer can, while the reader
-    keeps up as it may: the pipe fills and the writer blocks, and every point arrives."""
+    """200,000 requests' lines (each with the other metrics k6 writes beside it) written into a
+    real FIFO as fast as a writer can, while the reader keeps up as it may: the pipe fills and
+    the writer waits, and every request's point arrives."""
     pipe = tmp_path / "points.fifo"
     os.mkfifo(pipe)
-    points: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
-    reader = threading.Thread(target=read_points, args=(pipe, points, None, False))
+    points: queue.SimpleQueue[Point | None] = queue.SimpleQueue()
+    reader = threading.Thread(target=_read_points, args=(pipe, points, None))
     reader.start()
     requests = 200_000
     try:
-        with open(pipe, "wb") as writer:
-            writer.write(HEADER.encode())
+        with open(pipe, "w", encoding="utf-8") as writer:
             for _ in range(requests // 1000):
-                writer.write(((NOISE + OK) * 1000).encode())
+                writer.write((NOISE + DURATION) * 1000)
     finally:
         reader.join(timeout=120)
     assert not reader.is_alive()
     counted = 0
-    while (batch := points.get(timeout=10)) is not None:
-        counted += len(batch)
+    while points.get(timeout=10) is not None:
+        counted += 1
     assert counted == requests
+
+
+_TAGS = '"tags":{"expected_response":"true","method":"GET","name":"/health","status":"200"}'
+DURATION = (
+    '{"metric":"http_req_duration","type":"Point","data":{"time":"2026-12-04T02:07:50.1Z",'
+    f'"value":1.5,{_TAGS}}}}}\n'
+)
+NOISE = "".join(
+    f'{{"metric":"{metric}","type":"Point","data":{{"time":"2026-12-04T02:07:50.1Z",'
+    f'"value":1,{_TAGS}}}}}\n'
+    for metric in ("http_reqs", "http_req_waiting", "http_req_blocked", "data_received")
+)

@@ -1,9 +1,8 @@
 """k6 as the engine: one `k6 run` subprocess whose per-request output is streamed, not stored.
 
-k6 writes `--out csv=` into a named pipe; a reader thread (k6_points.py) picks the
-`http_req_duration` and `vus` points (and, in an open-model run, `iterations` and
-`dropped_iterations`) and hands them to the main thread in batches, which fills the same
-histograms the Locust plugin fills. Nothing grows on disk or in
+k6 writes `--out json=` into a named pipe; a reader thread parses the `http_req_duration` and `vus`
+points (and, in an open-model run, `iterations` and `dropped_iterations`) and hands them to the
+main thread, which fills the same histograms the Locust plugin fills. Nothing grows on disk or in
 memory with the run's length. An open-model run (an arrival rate) runs a wrapper of the script
 instead, written into the run's directory (k6_open_model.py).
 """
@@ -18,7 +17,9 @@ import re
 import signal
 import subprocess
 import threading
+from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from loadlab.engines.base import (
     EngineContext,
@@ -28,7 +29,6 @@ from loadlab.engines.base import (
     suite_environment,
 )
 from loadlab.engines.k6_open_model import open_model_script
-from loadlab.engines.k6_points import TIME_FORMAT, Batch, read_points
 from loadlab.processes import kill_group, wait_or_kill
 from loadlab.results import ThresholdResult
 from loadlab.stages import format_stages
@@ -41,6 +41,63 @@ OPEN_MODEL_FILE = "k6_open_model.js"
 THRESHOLDS_FAILED = 99  # k6's own script thresholds failed: the run itself is fine
 EXTERNAL_ABORT = 105
 
+# (epoch second, method, name, duration ms, failed, error), ("vus", epoch second, users), or in
+# an open-model run ("arrivals", iterations started and finished, arrivals dropped)
+Point = tuple[int, str, str, float, bool, str | None] | tuple[str, int, int]
+
+
+class EpochSeconds:
+    """k6 writes RFC 3339 times with nanoseconds; parsing each is slow, so seconds are cached."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        zone_at = max(text.rfind("Z"), text.rfind("+"), text.rfind("-", 19))
+        key = text[:19] + (text[zone_at:] if zone_at >= 19 else "Z")
+        second = self._cache.get(key)
+        if second is None:
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            second = int(datetime.fromisoformat(key.replace("Z", "+00:00")).timestamp())
+            self._cache[key] = second
+        return second
+
+
+def _read_points(
+    pipe: Path, points: queue.SimpleQueue[Point | None], raw: Path | None, open_model: bool = False
+) -> None:
+    epoch = EpochSeconds()
+    raw_file: IO[str] | None = open(raw, "w") if raw else None  # noqa: SIM115
+    try:
+        with open(pipe, encoding="utf-8") as stream:
+            for line in stream:
+                if '"Point"' not in line:
+                    continue
+                if '"metric":"http_req_duration"' in line:
+                    data = json.loads(line)["data"]
+                    tags = data["tags"]
+                    failed = tags.get("expected_response") == "false"
+                    error = None
+                    if failed:
+                        error = tags.get("error") or f"HTTP {tags.get('status', '?')}"
+                    method, name = tags.get("method", ""), tags.get("name", "")
+                    value = float(data["value"])
+                    points.put((epoch(data["time"]), method, name, value, failed, error))
+                    if raw_file is not None:
+                        raw_file.write(f"{method}\t{name}\t{value!r}\t{int(failed)}\n")
+                elif '"metric":"vus"' in line:
+                    data = json.loads(line)["data"]
+                    points.put(("vus", epoch(data["time"]), int(data["value"])))
+                elif open_model and '"metric":"iterations"' in line:
+                    points.put(("arrivals", 1, 0))
+                elif open_model and '"metric":"dropped_iterations"' in line:
+                    points.put(("arrivals", 0, int(float(json.loads(line)["data"]["value"]))))
+    finally:
+        if raw_file is not None:
+            raw_file.close()
+        points.put(None)
+
 
 class K6Engine:
     name = "k6"
@@ -48,7 +105,7 @@ class K6Engine:
     def __init__(self, context: EngineContext) -> None:
         self._context = context
         self._process: subprocess.Popen[bytes] | None = None
-        self._points: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
+        self._points: queue.SimpleQueue[Point | None] = queue.SimpleQueue()
         self._reader: threading.Thread | None = None
         self._pipe = context.run_dir / PIPE_FILE
         self._interrupted = False
@@ -87,11 +144,11 @@ class K6Engine:
         binary = find_binary(self.binary, hint=self.install_hint)
         plan = self._context.plan
         run_dir = self._context.run_dir
-        env = {**suite_environment(self._context), **TIME_FORMAT}
+        env = suite_environment(self._context)
         os.mkfifo(self._pipe)
         raw = run_dir / RAW_FILE if plan.keep_raw else None
         self._reader = threading.Thread(
-            target=read_points,
+            target=_read_points,
             args=(self._pipe, self._points, raw, plan.open_model),
             name="k6-points",
             daemon=True,
@@ -116,7 +173,7 @@ class K6Engine:
             )
         command = [
             binary, "run", "--no-usage-report", "--no-color",
-            "--out", f"csv={self._pipe}",
+            "--out", f"json={self._pipe}",
             "--summary-export", str(run_dir / SUMMARY_FILE),
             *(["--stage", format_stages(plan.stages)] if plan.stages else []),
             *(arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")),
@@ -194,22 +251,23 @@ class K6Engine:
         started = dropped = 0
         while True:
             try:
-                batch = self._points.get_nowait()
+                point = self._points.get_nowait()
             except queue.Empty:
                 break
-            for point in batch or ():
-                if point[0] == "vus":
-                    stats.set_users(int(point[1]), int(point[2]))
-                    continue
-                if point[0] == "arrivals":
-                    started += int(point[1])
-                    dropped += int(point[2])
-                    continue
-                second, method, name, value, failed, error = point  # type: ignore[misc]
-                service_ms = value if open_model else None
-                stats.add_sample(second, method, name, value, failed=failed, service_ms=service_ms)
-                if error is not None:
-                    stats.add_error(method, name, error)
+            if point is None:
+                continue
+            if point[0] == "vus":
+                stats.set_users(int(point[1]), int(point[2]))
+                continue
+            if point[0] == "arrivals":
+                started += int(point[1])
+                dropped += int(point[2])
+                continue
+            second, method, name, value, failed, error = point  # type: ignore[misc]
+            service_ms = value if open_model else None
+            stats.add_sample(second, method, name, value, failed=failed, service_ms=service_ms)
+            if error is not None:
+                stats.add_error(method, name, error)
         if started or dropped:
             stats.add_arrivals(started=started, dropped=dropped)
         stats.close_settled()
