@@ -185,7 +185,7 @@ def error_rates(options: argparse.Namespace) -> bool:
             rows.append(
                 f"| unchanged {index + 1} | {'**regressed**' if flagged else '-'} | {said} |"
             )
-        fault_ms = max(1, round(0.25 * statistics.median(medians)))
+        fault_ms = round(0.25 * statistics.median(medians), 2)  # the fault takes fractions
         store = HistoryStore(url)
         pinned = [r["run_id"] for r in store.rows()][-5:]
         store.pin("smoke", options.engine, pinned)
@@ -196,9 +196,11 @@ def error_rates(options: argparse.Namespace) -> bool:
             flagged, said = _flagged(summary)
             detected += flagged
             rows.append(
-                f"| +{fault_ms} ms {index + 1} | {'**regressed**' if flagged else '-'} | {said} |"
+                f"| +{fault_ms:g} ms {index + 1} | {'**regressed**' if flagged else '-'} | {said} |"
             )
-    print(f"Unchanged median latency {statistics.median(medians):.1f} ms; slowed by {fault_ms} ms.")
+    print(
+        f"Unchanged median latency {statistics.median(medians):.2f} ms; slowed by {fault_ms:g} ms."
+    )
     print()
     print("| run | verdict | changes (all requests) |")
     print("|---|---|---|")

@@ -37,22 +37,12 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests" / "loadlab"))
 from netns import Network, generator_network, skip_reason  # noqa: E402
 
+from bench_engines import LOCUSTFILE as SUITE  # noqa: E402
 from nginx_target import nginx  # noqa: E402
 from process_harness import TestProcess  # noqa: E402
 from waiting import wait_for  # noqa: E402
 
 LOADLAB = str(Path(sys.executable).with_name("loadlab"))
-SUITE = """
-from locust import FastHttpUser, constant, task
-
-
-class Health(FastHttpUser):
-    wait_time = constant(0)
-
-    @task
-    def health(self) -> None:
-        self.client.get("/health", name="/health")
-"""
 
 
 def _run(

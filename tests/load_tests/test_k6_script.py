@@ -12,19 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tool_runs import (
-    LOAD_TESTS,
-    answers,
-    delete_test_run,
-    run_tool,
-    seeded_member_keys,
-    tool_env,
-    workspace_reads,
-)
+from tool_runs import delete_test_run, read_as_members, run_tool, tool_env
 
 from platform_server import PlatformServer, free_port
-from process_harness import TestProcess
-from waiting import wait_for
 
 RAW_ID = re.compile(r"[0-9a-f]{32}")
 FAULTS_OFF = {
@@ -200,23 +190,14 @@ def test_a_read_only_run_reads_seeded_members_workspaces(
     platform: PlatformServer, tmp_path: Path
 ) -> None:
     """With PLATFORM_API_KEYS, each VU reads as one seeded member: inside its workspaces."""
-    keys = seeded_member_keys(platform, tmp_path)
-    env = tool_env(platform, LOAD_TEST_THINK_SCALE="0", PLATFORM_API_KEYS=keys)
-    command = k6(platform.base_url, "-e", "EXCLUDE_TAGS=write", "--vus", "3", "--duration", "90s")
-    before = answers(platform)
-
-    with TestProcess(command, tmp_path, env=env, cwd=LOAD_TESTS, name="k6") as run:
-        wait_for(
-            lambda: any(status == "200" for _, _, status in workspace_reads(platform, before)),
-            60,
-            "a read inside a seeded member's workspace, answered 200",
-        )
-        run.signal()
-        finished = run.finish(60)
-    assert finished.code == 105, finished.explain()  # k6's exit code when interrupted
-    assert {method for method, _, _ in answers(platform) - before} <= {"GET"}
-    reads = workspace_reads(platform, before)
-    assert {status for _, _, status in reads} == {"200"}, reads
+    run = read_as_members(
+        platform,
+        k6(platform.base_url, "-e", "EXCLUDE_TAGS=write", "--vus", "3", "--duration", "90s"),
+        tmp_path,
+    )
+    assert run.finished.code == 105, run.finished.explain()  # k6's exit code when interrupted
+    assert {method for method, _, _ in run.served} <= {"GET"}, run.served
+    assert {status for _, _, status in run.workspace_reads} == {"200"}, run.workspace_reads
 
 
 @pytest.mark.parametrize(

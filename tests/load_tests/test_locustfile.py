@@ -8,20 +8,15 @@ import uuid
 from pathlib import Path
 
 from tool_runs import (
-    LOAD_TESTS,
-    answers,
     delete_test_run,
+    read_as_members,
     request_counts,
     run_tool,
-    seeded_member_keys,
     served_between,
     tool_env,
-    workspace_reads,
 )
 
 from platform_server import PlatformServer, free_port
-from process_harness import TestProcess
-from waiting import wait_for
 
 ADMIN_ROUTES = {"/api/v1/admin/metrics", "/api/v1/admin/audit-logs", "/api/v1/admin/costs"}
 HEAVY_ROUTES = {"/api/v1/datasets", "/api/v1/analysis/samples", "/api/v1/datasets/[id]/search"}
@@ -90,24 +85,14 @@ def test_a_read_only_run_reads_seeded_members_workspaces(
 ) -> None:
     """With existing accounts' keys (PLATFORM_API_KEYS), readers read what those members own:
     their workspaces' workflows, executions and documents, not only the workspace list."""
-    keys = seeded_member_keys(platform, tmp_path)
-    env = tool_env(platform, LOAD_TEST_THINK_SCALE="0", PLATFORM_API_KEYS=keys)
-    command = locust(platform, "PlatformUser", "--exclude-tags", "write", run_time="90s")
-    before = answers(platform)
-
-    with TestProcess(command, tmp_path, env=env, cwd=LOAD_TESTS, name="locust") as run:
-        wait_for(
-            lambda: any(status == "200" for _, _, status in workspace_reads(platform, before)),
-            60,
-            "a read inside a seeded member's workspace, answered 200",
-        )
-        run.signal()
-        finished = run.finish(60)
-    assert finished.code == 0, finished.explain()
-    served = answers(platform) - before
-    assert {method for method, _, _ in served} <= {"GET"}, served
-    reads = workspace_reads(platform, before)
-    assert {status for _, _, status in reads} == {"200"}, reads
+    run = read_as_members(
+        platform,
+        locust(platform, "PlatformUser", "--exclude-tags", "write", run_time="90s"),
+        tmp_path,
+    )
+    assert run.finished.code == 0, run.finished.explain()
+    assert {method for method, _, _ in run.served} <= {"GET"}, run.served
+    assert {status for _, _, status in run.workspace_reads} == {"200"}, run.workspace_reads
 
 
 def test_plain_run_exercises_every_user_class_and_cleans_up(

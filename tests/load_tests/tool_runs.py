@@ -13,12 +13,14 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from platform_server import PlatformServer
-from process_harness import Finished, run
+from process_harness import Finished, TestProcess, run
+from waiting import wait_for
 
 LOAD_TESTS = Path(__file__).resolve().parents[2] / "load_tests"
 BIN = Path(sys.executable).parent
@@ -71,6 +73,32 @@ def workspace_reads(
     served = answers(platform) - before
     inside = "/api/v1/workspaces/{"  # the route templates of /metrics
     return Counter({key: n for key, n in served.items() if key[1].startswith(inside)})
+
+
+@dataclass(frozen=True)
+class ReadAsMembers:
+    """A read-only run stopped once a member's workspace was read: its exit, and what it sent."""
+
+    finished: Finished
+    served: Counter[tuple[str, str, str]]
+    workspace_reads: Counter[tuple[str, str, str]]
+
+
+def read_as_members(platform: PlatformServer, command: Sequence[str], logs: Path) -> ReadAsMembers:
+    """Run `command` (the seed's, without writes) with seeded members' keys until one read
+    inside a member's workspace is answered 200, then interrupt it as Ctrl-C would."""
+    keys = seeded_member_keys(platform, logs)
+    env = tool_env(platform, LOAD_TEST_THINK_SCALE="0", PLATFORM_API_KEYS=keys)
+    before = answers(platform)
+    with TestProcess(command, logs, env=env, cwd=LOAD_TESTS, name=Path(command[0]).name) as run:
+        wait_for(
+            lambda: any(status == "200" for _, _, status in workspace_reads(platform, before)),
+            60,
+            "a read inside a seeded member's workspace, answered 200",
+        )
+        run.signal()
+        finished = run.finish(60)
+    return ReadAsMembers(finished, answers(platform) - before, workspace_reads(platform, before))
 
 
 def seeded_member_keys(platform: PlatformServer, logs: Path, count: int = 3) -> str:

@@ -29,8 +29,16 @@ SMALL_COUNTS = {
 
 
 def run_seed(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return platform_api(database_url, "seed", *args)
+
+
+def run_seed_keys(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return platform_api(database_url, "seed-keys", *args)
+
+
+def platform_api(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "platform-api"), "seed", *args],
+        [str(BIN / "platform-api"), *args],
         env={**os.environ, "PLATFORM_DATABASE_URL": database_url},
         capture_output=True,
         text=True,
@@ -126,17 +134,6 @@ def test_bad_input_is_one_line_and_no_traceback(
     assert "Traceback" not in result.stderr
     if exit_code == 3:
         assert len(result.stderr.strip().splitlines()) == 1
-
-
-def run_seed_keys(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "platform-api"), "seed-keys", *args],
-        env={**os.environ, "PLATFORM_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_seed_keys_sign_in_as_seeded_members(tmp_path: Path) -> None:
