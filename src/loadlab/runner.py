@@ -7,6 +7,7 @@ two Ctrl-C), the engine and the embedded target are stopped and what was measure
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Iterator, Mapping
@@ -270,6 +271,8 @@ def _summarize(
         generator_cpu_percent_max=generator_cpu,
         generator_cores=ENGINES[plan.engine].generator_cores(),
         saturated_generators=saturated_names(result.workers),
+        host_cpu_percent=_value(aggregates.get("host_cpu_percent")),
+        host_cores=float(os.cpu_count() or 1),
     )
     return RunSummary(
         run_id=run.run_id,
@@ -316,6 +319,10 @@ def _open_model(plan: RunPlan, client: ClientResult) -> OpenModel | None:
         service=client.service or client.totals,
         service_endpoints=client.service_endpoints,
     )
+
+
+def _value(measured: Measured | None) -> float | None:
+    return None if measured is None else measured.value
 
 
 def _generator_cpu(stats: RunStats, monitored: Measured | None) -> float | None:

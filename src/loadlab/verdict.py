@@ -50,6 +50,8 @@ def decide(
     generator_cpu_percent_max: float | None,
     generator_cores: float = 1.0,
     saturated_generators: Sequence[str] = (),
+    host_cpu_percent: float | None = None,
+    host_cores: float = 1.0,
 ) -> Verdict:
     """Engine failure beats interruption, which beats a failed threshold, which beats too few
     requests: each voids the next. A threshold not measured never passes and never fails."""
@@ -96,6 +98,15 @@ def decide(
         reason += (
             f"; the load generator was saturated (CPU {generator_cpu_percent_max:.0f}%), "
             "so latencies are inflated"
+        )
+    elif host_cpu_percent is not None and host_cpu_percent > SATURATION_PERCENT * host_cores:
+        # The generator's own processes may stay under their limit while other work on the
+        # same cores (the target, loadlab, anything else) starves them: k6 on a shared host.
+        # Said, not counted as the generator's saturation: a capacity search goes on.
+        reason += (
+            f"; the host's CPU was saturated ({host_cpu_percent:.0f}% of {host_cores:g} cores "
+            "on average while the load held): the load generator shared it, so latencies may "
+            "be inflated"
         )
     return Verdict(
         passed=code == EXIT_PASSED,

@@ -113,3 +113,28 @@ def test_saturation_is_judged_per_worker_and_names_it() -> None:
     assert verdict.generator_saturated
     assert "worker 1 on gen-a (97%)" in verdict.reason
     assert "gen-b" not in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("host_percent", "said"),
+    [(185.0, True), (170.0, False), (None, False)],
+    ids=["host-saturated", "host-busy-not-saturated", "host-not-measured"],
+)
+def test_a_saturated_host_is_said_but_not_the_generators_saturation(
+    host_percent: float | None, said: bool
+) -> None:
+    """k6 under its own limit while the target and loadlab fill the same two cores: the
+    verdict says the host was saturated; the generator is not called saturated (a capacity
+    search goes on), and the exit code is the thresholds'."""
+    verdict = decide(
+        [_result("pass")],
+        engine_failure=None,
+        interrupted=False,
+        generator_cpu_percent_max=120.0,
+        generator_cores=2.0,
+        host_cpu_percent=host_percent,
+        host_cores=2.0,
+    )
+    assert verdict.exit_code == 0
+    assert not verdict.generator_saturated
+    assert ("the host's CPU was saturated (185% of 2 cores" in verdict.reason) is said
