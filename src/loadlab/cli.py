@@ -75,6 +75,20 @@ _influx_options = _options(
     click.option("--influxdb-bucket", default=None),
 )
 
+# The suite's files and the tasks chosen from it: `run`, `capacity` and `k8s`.
+_SUITE_FILES = _options(
+    click.option(
+        "-T", "--tags", default=None, help="Only tasks with these tags (comma-separated)."
+    ),
+    click.option(
+        "-E", "--exclude-tags", default=None, help="Skip tasks with these tags (comma-separated)."
+    ),
+    click.option(
+        "-f", "--locustfile", default=None, help="Locust suite (default load_tests/locustfile.py)."
+    ),
+    click.option("--k6-script", default=None, help="k6 suite (default load_tests/k6_script.js)."),
+    click.option("--results-dir", default=None, help="Where run folders go (default: results)."),
+)
 # What `run` and `capacity` share: the suite, the target, the thresholds, the monitor.
 _SUITE_OPTIONS = _options(
     click.option("--engine", type=str, default=None, help="locust (default) or k6."),
@@ -87,16 +101,7 @@ _SUITE_OPTIONS = _options(
         default=None,
         help="Open model: arrivals in progress at once; past it they are dropped.",
     ),
-    click.option(
-        "-T", "--tags", default=None, help="Only tasks with these tags (comma-separated)."
-    ),
-    click.option(
-        "-E", "--exclude-tags", default=None, help="Skip tasks with these tags (comma-separated)."
-    ),
-    click.option(
-        "-f", "--locustfile", default=None, help="Locust suite (default load_tests/locustfile.py)."
-    ),
-    click.option("--k6-script", default=None, help="k6 suite (default load_tests/k6_script.js)."),
+    _SUITE_FILES,
     click.option(
         "--workers", type=int, default=None, help="Locust worker processes (default: cores)."
     ),
@@ -123,7 +128,6 @@ _SUITE_OPTIONS = _options(
         multiple=True,
         help='Replaces the scenario\'s, e.g. "p95 < 500ms".',
     ),
-    click.option("--results-dir", default=None, help="Where run folders go (default: results)."),
     click.option(
         "--seed-size",
         type=click.Choice(["small", "default"]),
@@ -266,13 +270,7 @@ def worker(master: str, processes: int | None, locustfile: str) -> int:
     "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Folder for the manifests (default: RESULTS_DIR/k8s-NAME).",
 )  # fmt: skip
-@click.option("-T", "--tags", default=None, help="Only tasks with these tags (comma-separated).")
-@click.option("-E", "--exclude-tags", default=None, help="Skip tasks with these tags.")
-@click.option(
-    "-f", "--locustfile", default=None, help="Locust suite (default load_tests/locustfile.py)."
-)
-@click.option("--k6-script", default=None, help="k6 suite (default load_tests/k6_script.js).")
-@click.option("--results-dir", default=None, help="Where run folders go (default: results).")
+@_SUITE_FILES
 @_PROFILE_OPTIONS
 @_CONFIG
 def k8s(scenario: str, config: Path | None, **values: Any) -> int:

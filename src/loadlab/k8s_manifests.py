@@ -32,12 +32,18 @@ from typing import Any
 import yaml
 
 from loadlab.engines.base import find_binary
-from loadlab.engines.k6 import K6Engine
+from loadlab.engines.k6 import K6Engine, suite_variables, variable_args
 from loadlab.engines.k6_open_model import open_model_script
-from loadlab.engines.locust import CSV_PREFIX, HTML_FILE, PLUGIN_FILE, STREAM_FILE, plugin_path
+from loadlab.engines.locust import (
+    CSV_PREFIX,
+    HTML_FILE,
+    PLUGIN_FILE,
+    STREAM_FILE,
+    load_args,
+    plugin_path,
+)
 from loadlab.errors import EngineError, UsageError
 from loadlab.plan import RunPlan
-from loadlab.rates import format_rate_stages
 from loadlab.stages import format_stages
 
 LOCUST_HOME = "/home/locust"  # where the Locust operator mounts the ConfigMap
@@ -127,26 +133,14 @@ def locust_args(plan: RunPlan, workers: int) -> list[str]:
     ]  # fmt: skip
     if plan.stages:
         args += ["--loadlab-stages", format_stages(plan.stages)]
-    if plan.open_model:
-        args += ["--loadlab-rate-stages", format_rate_stages(plan.rate_stages)]
-        args += ["--loadlab-max-in-flight", str(plan.max_in_flight)]
-        args += ["--loadlab-workers", str(workers)]
-    args += ["--tags", *plan.tags] if plan.tags else []
-    args += ["--exclude-tags", *plan.exclude_tags] if plan.exclude_tags else []
-    return args
+    return args + load_args(plan, workers)
 
 
 def k6_args(plan: RunPlan, run_id: str) -> list[str]:
     """`k6 run`'s options on every runner (the operator adds the execution segment and script)."""
-    variables = {
-        "BASE_URL": str(plan.host),
-        "LOAD_TEST_RUN_ID": run_id,
-        "TAGS": ",".join(plan.tags),
-        "EXCLUDE_TAGS": ",".join(plan.exclude_tags),
-    }
     args = ["--no-usage-report"]
     args += ["--stage", format_stages(plan.stages)] if plan.stages else []
-    return args + [arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")]
+    return args + variable_args(suite_variables(plan, str(plan.host), run_id))
 
 
 def _locust_documents(plan: RunPlan, cluster: Cluster) -> list[dict[str, Any]]:

@@ -173,7 +173,7 @@ def member_keys_path(database: Path) -> Path:
 
 def _member_keys(path: Path) -> tuple[str, ...]:
     try:
-        return tuple(line for line in path.read_text(encoding="utf-8").split() if line)
+        return tuple(path.read_text(encoding="utf-8").split())
     except FileNotFoundError:
         return ()
 

@@ -47,12 +47,10 @@ def run_tool(args: Sequence[str], env: dict[str, str], logs: Path) -> Finished:
 
 
 def request_counts(platform: PlatformServer) -> Counter[tuple[str, str]]:
-    """(method, route) -> requests served so far, from the platform's own /metrics."""
-    text = httpx.get(f"{platform.base_url}/metrics", timeout=10).text
+    """(method, route) -> requests served so far, whatever their status."""
     counts: Counter[tuple[str, str]] = Counter()
-    for line in text.splitlines():
-        if match := METRIC_LINE.match(line):
-            counts[(match["method"], match["route"])] += int(float(match["value"]))
+    for (method, route, _status), served in answers(platform).items():
+        counts[(method, route)] += served
     return counts
 
 

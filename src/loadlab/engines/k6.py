@@ -19,7 +19,7 @@ import subprocess
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from loadlab.engines.base import (
     EngineContext,
@@ -32,6 +32,9 @@ from loadlab.engines.k6_open_model import open_model_script
 from loadlab.processes import kill_group, wait_or_kill
 from loadlab.results import ThresholdResult
 from loadlab.stages import format_stages
+
+if TYPE_CHECKING:
+    from loadlab.plan import RunPlan
 
 SUMMARY_FILE = "k6_summary.json"
 OUTPUT_LOG = "k6_output.log"
@@ -154,12 +157,7 @@ class K6Engine:
             daemon=True,
         )
         self._reader.start()
-        variables = {
-            "BASE_URL": self._context.target.base_url,
-            "LOAD_TEST_RUN_ID": self._context.run_id,
-            "TAGS": ",".join(plan.tags),
-            "EXCLUDE_TAGS": ",".join(plan.exclude_tags),
-        }
+        variables = suite_variables(plan, self._context.target.base_url, self._context.run_id)
         if self._context.target.admin_key:
             variables["PLATFORM_ADMIN_API_KEY"] = self._context.target.admin_key
         if self._context.target.member_keys:
@@ -176,7 +174,7 @@ class K6Engine:
             "--out", f"json={self._pipe}",
             "--summary-export", str(run_dir / SUMMARY_FILE),
             *(["--stage", format_stages(plan.stages)] if plan.stages else []),
-            *(arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")),
+            *variable_args(variables),
             str(script),
         ]  # fmt: skip
         with open(run_dir / OUTPUT_LOG, "ab") as log:
@@ -271,6 +269,20 @@ class K6Engine:
         if started or dropped:
             stats.add_arrivals(started=started, dropped=dropped)
         stats.close_settled()
+
+
+def suite_variables(plan: RunPlan, base_url: str, run_id: str) -> dict[str, str]:
+    """What the k6 suites read of the run (`-e NAME=value`): the target, the run id, the tags."""
+    return {
+        "BASE_URL": base_url,
+        "LOAD_TEST_RUN_ID": run_id,
+        "TAGS": ",".join(plan.tags),
+        "EXCLUDE_TAGS": ",".join(plan.exclude_tags),
+    }
+
+
+def variable_args(variables: dict[str, str]) -> list[str]:
+    return [arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")]
 
 
 # `options = {` then `stages:` before the object's first closing brace: top-level stages only.

@@ -15,7 +15,7 @@ import subprocess
 import time
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from loadlab.engines.base import (
     EngineContext,
@@ -32,11 +32,26 @@ from loadlab.results import ThresholdResult
 from loadlab.stages import format_stages
 from loadlab.target import free_port
 
+if TYPE_CHECKING:
+    from loadlab.plan import RunPlan
+
 PLUGIN_FILE = "loadlab_plugin.py"
 STREAM_FILE = "locust_loadlab.jsonl"
 CSV_PREFIX = "locust"
 HTML_FILE = "locust_report.html"
 MASTER_LOG = "locust_master.log"
+
+
+def load_args(plan: RunPlan, workers: int) -> list[str]:
+    """What both roles are told of the plan's load beside the stages: the tags, and in the open
+    model the rate stages, the most in flight and how many workers share the arrivals."""
+    args = ["--tags", *plan.tags] if plan.tags else []
+    args += ["--exclude-tags", *plan.exclude_tags] if plan.exclude_tags else []
+    if plan.open_model:
+        args += ["--loadlab-rate-stages", format_rate_stages(plan.rate_stages)]
+        args += ["--loadlab-max-in-flight", str(plan.max_in_flight)]
+        args += ["--loadlab-workers", str(workers)]
+    return args
 
 
 def plugin_path() -> Path:
@@ -102,13 +117,8 @@ class LocustEngine:
         port = hosts.bind_port or free_port()
         expected = plan.workers + hosts.remote
         env = suite_environment(self._context)
-        tag_args = [*(["--tags", *plan.tags] if plan.tags else [])]
-        tag_args += ["--exclude-tags", *plan.exclude_tags] if plan.exclude_tags else []
+        tag_args = load_args(plan, expected)
         raw_args = ["--loadlab-raw-dir", str(run_dir)] if plan.keep_raw else []
-        if plan.open_model:
-            rates = ["--loadlab-rate-stages", format_rate_stages(plan.rate_stages)]
-            tag_args += [*rates, "--loadlab-max-in-flight", str(plan.max_in_flight)]
-            tag_args += ["--loadlab-workers", str(expected)]
         master = [
             binary, "-f", files, "--headless", "--master",
             "--expect-workers", str(expected),
