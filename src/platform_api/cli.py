@@ -138,12 +138,30 @@ def seed_command(size: str, seed_value: int) -> None:
 )
 def seed_keys_command(count: int, out: Path) -> None:
     """Give the first COUNT seeded accounts new API keys, for read-only load as real members."""
-    from platform_api.db import create_database
-    from platform_api.seed import issue_seed_keys
-
     if count < 1:
         click.echo("platform-api: --count must be at least 1", err=True)
         sys.exit(2)
+    # Written beside --out and renamed once the keys exist: a folder that cannot be written is
+    # found before any account's key changes, and a failure leaves an old file as it was.
+    try:
+        descriptor, partial = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    except OSError as exc:
+        click.echo(f"platform-api: cannot write --out {out}: {exc.strerror}", err=True)
+        sys.exit(2)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:  # mkstemp: mode 0600
+            keys = _issue_keys(count)
+            file.writelines(f"{key}\n" for key in keys)
+        os.replace(partial, out)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    click.echo(f"{len(keys)} seeded accounts have new API keys, in {out}")
+
+
+def _issue_keys(count: int) -> list[str]:
+    from platform_api.db import create_database
+    from platform_api.seed import issue_seed_keys
+
     settings = load_settings()
     migrate_or_exit(settings)
     database = create_database(settings)
@@ -157,11 +175,7 @@ def seed_keys_command(count: int, out: Path) -> None:
     if not keys:
         click.echo("platform-api: no seeded accounts: run `platform-api seed` first", err=True)
         sys.exit(3)
-    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.writelines(f"{key}\n" for key in keys)
-    click.echo(f"{len(keys)} seeded accounts have new API keys, in {out}")
+    return keys
 
 
 def _first_line(exc: BaseException) -> str:

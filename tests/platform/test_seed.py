@@ -173,3 +173,22 @@ def test_seed_keys_without_seeded_accounts_says_so(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert done.stderr.strip() == "platform-api: no seeded accounts: run `platform-api seed` first"
     assert not (tmp_path / "k").exists()
+
+
+def test_seed_keys_to_a_folder_that_is_not_there_changes_no_key(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert run_seed(database_url, "--size", "small").returncode == 0
+    engine = sa.create_engine(database_url)
+    query = sa.text("SELECT api_key_hash FROM users ORDER BY email")
+    try:
+        with engine.connect() as conn:
+            before = conn.scalars(query).all()
+        done = run_seed_keys(database_url, "--out", str(tmp_path / "missing" / "keys.txt"))
+        with engine.connect() as conn:
+            after = conn.scalars(query).all()
+    finally:
+        engine.dispose()
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("platform-api: cannot write --out ")
+    assert "Traceback" not in done.stderr
+    assert after == before
