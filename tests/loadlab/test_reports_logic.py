@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from loadlab.reports import InfluxConfigError, InfluxTarget, parse_influx_target
+from loadlab.reports import CsvReporter, InfluxConfigError, InfluxTarget, parse_influx_target
 from loadlab.reports.charts import chart_payload
+from loadlab.reports.csv_tables import TIMELINE_FILE
 from loadlab.reports.downsample import downsample
 from loadlab.reports.formatting import format_number, format_value, threshold_message
 from loadlab.reports.line_protocol import line, summary_lines
@@ -240,3 +242,24 @@ def test_summary_lines_cover_the_whole_run() -> None:
     totals = next(t for t in lines if t.startswith("loadlab_totals"))
     assert f"requests={summary.totals.requests}i" in totals
     assert totals.endswith(" 1795608090000")
+
+
+def test_summary_lines_time_points_from_the_run_clocks_origin(tmp_path: Path) -> None:
+    # started_at keeps its milliseconds; t_s counts from the whole second they fall in.
+    summary = dataclasses.replace(
+        RunSummary.from_dict(json.loads(FIXTURE.read_text())),
+        started_at="2026-11-25T12:00:00.750Z",
+    )
+    origin_ms = 1795608000000  # 2026-11-25T12:00:00Z
+
+    lines = list(summary_lines(summary))
+
+    timeline = [int(t.rsplit(" ", 1)[1]) for t in lines if t.startswith("loadlab_timeline")]
+    assert timeline == [origin_ms + point.t_s * 1000 for point in summary.timeline]
+    monitor = [int(t.rsplit(" ", 1)[1]) for t in lines if t.startswith("loadlab_monitor")]
+    assert monitor[0] == origin_ms + 370  # the first sample's t_s is 0.37
+    assert monitor == [origin_ms + round(s["t_s"] * 1000) for s in summary.monitor.samples]
+    CsvReporter().write(summary, tmp_path)
+    with open(tmp_path / TIMELINE_FILE, newline="") as file:
+        stamps = [int(row["Timestamp"]) * 1000 for row in csv.DictReader(file)]
+    assert stamps == timeline  # the same seconds as timeline.csv's rows

@@ -11,7 +11,7 @@ import csv
 import re
 from pathlib import Path
 
-from loadlab.reports.timeline_table import TIMELINE_COLUMNS, join_timeline, start_epoch_s
+from loadlab.reports.timeline_table import TIMELINE_COLUMNS, join_timeline, origin_epoch_s
 from loadlab.results import LatencyStats, RunSummary
 
 TIMELINE_FILE = "timeline.csv"
@@ -111,7 +111,7 @@ def _stats_rows(summary: RunSummary) -> list[list[str]]:
 
 def _timeline_rows(summary: RunSummary) -> list[list[str]]:
     table = join_timeline(summary)
-    start = start_epoch_s(summary)
+    origin = origin_epoch_s(summary)
     header = ["Timestamp", "t_s"]
     header += [_TIMELINE_HEADERS[c] for c in TIMELINE_COLUMNS]
     header += ["Total Request Count", "Total Failure Count", *table.monitor_columns]
@@ -123,7 +123,7 @@ def _timeline_rows(summary: RunSummary) -> list[list[str]]:
         failures = table.columns["failures"][index]
         total_requests += int(requests or 0)
         total_failures += int(failures or 0)
-        row = [str(int(start + second)), str(second)]
+        row = [str(origin + second), str(second)]
         row += [_number(table.columns[c][index]) for c in TIMELINE_COLUMNS]
         row += [str(total_requests), str(total_failures)]
         row += [_number(table.columns[c][index]) for c in table.monitor_columns]

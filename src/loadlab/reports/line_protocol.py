@@ -12,8 +12,8 @@ Measurements (all tagged with run_id, scenario and engine):
 - `loadlab_regression`: each change against the baseline (docs/baselines.md), tagged with its
   limit, metric, endpoint and verdict.
 
-Timeline and monitor points carry the wall-clock time of their second; final stats carry the
-run's finish time. Timestamps are in milliseconds (`precision=ms`).
+Timeline and monitor points carry the run clock's origin + their `t_s` (the times of timeline.csv's
+rows); final stats carry the run's finish time. Timestamps are in milliseconds (`precision=ms`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
-from loadlab.reports.timeline_table import start_epoch_s
+from loadlab.reports.timeline_table import origin_epoch_s, start_epoch_s
 from loadlab.results import LatencyStats, RunSummary
 
 FieldValue = float | int | bool | str | None
@@ -96,11 +96,11 @@ def _stats_fields(stats: LatencyStats) -> dict[str, FieldValue]:
     }
 
 
-def _finished_ms(summary: RunSummary, start_s: float) -> int:
+def _finished_ms(summary: RunSummary) -> int:
     try:
         finished = datetime.fromisoformat(summary.finished_at)
     except ValueError:
-        return round((start_s + summary.duration_s) * 1000)
+        return round((start_epoch_s(summary) + summary.duration_s) * 1000)
     if finished.tzinfo is None:
         finished = finished.replace(tzinfo=UTC)
     return round(finished.timestamp() * 1000)
@@ -108,15 +108,14 @@ def _finished_ms(summary: RunSummary, start_s: float) -> int:
 
 def summary_lines(summary: RunSummary) -> Iterator[str]:
     """Every point of the run, timeline first, then the final stats."""
-    start_s = start_epoch_s(summary)
     run: dict[str, str | None] = {
         "run_id": summary.run_id,
         "scenario": summary.scenario,
         "engine": summary.engine,
     }
-    candidates: Iterator[str | None] = _timeline_lines(summary, run, start_s)
+    candidates: Iterator[str | None] = _timeline_lines(summary, run, origin_epoch_s(summary))
     yield from (text for text in candidates if text is not None)
-    finished = _finished_ms(summary, start_s)
+    finished = _finished_ms(summary)
     verdict = summary.verdict
     totals = {
         **_stats_fields(summary.totals),
@@ -182,7 +181,7 @@ def _regression_lines(
 
 
 def _timeline_lines(
-    summary: RunSummary, run: Mapping[str, str | None], start_s: float
+    summary: RunSummary, run: Mapping[str, str | None], origin_s: int
 ) -> Iterator[str | None]:
     for point in summary.timeline:
         fields: dict[str, FieldValue] = {
@@ -195,7 +194,7 @@ def _timeline_lines(
             "p95_ms": None if point.p95_ms is None else float(point.p95_ms),
             "p99_ms": None if point.p99_ms is None else float(point.p99_ms),
         }
-        yield line("loadlab_timeline", run, fields, round((start_s + point.t_s) * 1000))
+        yield line("loadlab_timeline", run, fields, (origin_s + point.t_s) * 1000)
     for sample in summary.monitor.samples:
         t_s = sample.get("t_s")
         if t_s is None or not math.isfinite(t_s):
@@ -205,4 +204,4 @@ def _timeline_lines(
             for key, value in sample.items()
             if key != "t_s"
         }
-        yield line("loadlab_monitor", run, values, round((start_s + t_s) * 1000))
+        yield line("loadlab_monitor", run, values, origin_s * 1000 + round(t_s * 1000))

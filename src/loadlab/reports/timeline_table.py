@@ -76,9 +76,18 @@ def join_timeline(summary: RunSummary) -> JoinedTimeline:
 
 
 def start_epoch_s(summary: RunSummary) -> float:
-    """The run's start as Unix seconds, so `t_s` can become a wall-clock timestamp."""
+    """The exact moment load started (`started_at`) as Unix seconds."""
     started = datetime.fromisoformat(summary.started_at)
     if started.tzinfo is None:
         # summary.json writes UTC; a naive time is read the same way rather than as local time.
         started = started.replace(tzinfo=UTC)
     return started.timestamp()
+
+
+def origin_epoch_s(summary: RunSummary) -> int:
+    """The run clock's origin (loadlab.clock): the whole second in which load started.
+
+    Timeline and monitor `t_s` count from it, so `origin_epoch_s + t_s` is a row's wall-clock
+    time; `started_at` is later by its milliseconds and would shift every row by them.
+    """
+    return math.floor(start_epoch_s(summary))
