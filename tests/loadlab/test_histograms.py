@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+from collections.abc import Iterator
 
 import pytest
+from hdrh.histogram import HdrHistogram
 
 from loadlab.histograms import (
     MAX_ENDPOINTS,
@@ -14,6 +17,7 @@ from loadlab.histograms import (
     OTHER_ENDPOINT,
     OTHER_ERRORS,
     RunStats,
+    decode,
     new_histogram,
     to_us,
 )
@@ -110,3 +114,43 @@ def test_errors_group_without_their_ids_and_stay_bounded() -> None:
     assert masked.message == 'got 503: {"request_id":"<id>"}'
     other = next(e for e in errors if e.message == OTHER_ERRORS)
     assert other.occurrences == 6
+
+
+@pytest.fixture
+def no_cyclic_collector() -> Iterator[None]:
+    """What reference counting frees, without the cyclic collector that runs when it likes."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _live_histograms() -> int:
+    return sum(type(item) is HdrHistogram for item in gc.get_objects())  # not the weak proxies
+
+
+@pytest.mark.usefixtures("no_cyclic_collector")
+def test_a_run_of_an_hour_keeps_only_its_open_seconds_histograms() -> None:
+    stats = RunStats(START)
+    before = _live_histograms()
+    for second in range(3600):
+        stats.add_sample(START + second, "GET", "/a", 1.0, failed=False)
+        stats.close_settled()
+    # One per open second and the endpoint's (the old code kept all 3,600).
+    assert _live_histograms() - before <= OPEN_SECONDS + 2
+    assert stats.finish().totals.requests == 3600
+
+
+@pytest.mark.usefixtures("no_cyclic_collector")
+def test_decoded_histograms_are_freed_when_dropped_and_still_encode() -> None:
+    histogram = new_histogram()
+    histogram.record_value(1500)
+    encoded = histogram.encode()
+    before = _live_histograms()
+    for _ in range(50):
+        copy = decode(encoded)
+        assert copy.encode() == encoded
+        del copy
+    assert _live_histograms() == before
