@@ -8,14 +8,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from loadlab_process import SUITES, base_env, engine_totals, run_loadlab
 from tiny_target import tiny_target
 
-STAGES_SHAPE = SUITES / "locust_styles" / "stages_shape.py"  # 6 s of stages, 10 users at the peak
+from loadlab.engines.locust import LocustEngine
+
+STYLES = SUITES / "locust_styles"
+STAGES_SHAPE = STYLES / "stages_shape.py"  # 6 s of stages, 10 users at the peak
+IMPORTED_SHAPE = STYLES / "imported_shape.py"  # RampShape from shapes.py: 3 s, 2 users at the peak
 
 
-def test_a_locustfile_with_its_own_shape_is_followed(tmp_path: Path) -> None:
-    suite = STAGES_SHAPE
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("stages_shape", "StagesShape"),
+        ("imported_shape", "RampShape"),  # imported from a module beside it, as Locust finds it
+        ("plain_functions", None),
+        ("markov", None),
+    ],
+    ids=["defined", "imported", "none", "none-markov"],
+)
+def test_the_shape_locust_follows_is_the_profile(name: str, shape: str | None) -> None:
+    profile = LocustEngine.own_profile(STYLES / f"{name}.py")
+    assert profile == (None if shape is None else f"the suite's own LoadTestShape ({shape})")
+
+
+@pytest.mark.parametrize(
+    ("suite", "shape", "peak"),
+    [(STAGES_SHAPE, "StagesShape", 10), (IMPORTED_SHAPE, "RampShape", 2)],
+    ids=["defined", "imported"],
+)
+def test_a_locustfile_with_its_own_shape_is_followed(
+    tmp_path: Path, suite: Path, shape: str, peak: int
+) -> None:
     with tiny_target() as target:
         finished = run_loadlab(
             ["run", "smoke", "--engine", "locust", "--locustfile", str(suite), "--workers", "1",
@@ -26,16 +52,16 @@ def test_a_locustfile_with_its_own_shape_is_followed(tmp_path: Path) -> None:
         )  # fmt: skip
     assert finished.code == 0, finished.stdout + finished.stderr
     summary = finished.summary()
-    assert summary["plan"]["profile"] == "the suite's own LoadTestShape (StagesShape)"
+    assert summary["plan"]["profile"] == f"the suite's own LoadTestShape ({shape})"
     assert summary["plan"]["stages"] == []
-    assert "following the suite's own LoadTestShape (StagesShape)" in finished.stderr
+    assert f"following the suite's own LoadTestShape ({shape})" in finished.stderr
     assert "load set by the suite's own LoadTestShape" in finished.stdout
-    assert summary["duration_s"] < 30  # the shape's 6 s, not loadlab's 2-minute smoke
-    assert 0 < max(p["users"] for p in summary["timeline"]) <= 10  # the shape's peak
+    assert summary["duration_s"] < 30  # the shape's seconds, not loadlab's 2-minute smoke
+    assert 0 < max(p["users"] for p in summary["timeline"]) <= peak  # the shape's peak
     totals = summary["totals"]
     assert (totals["requests"], totals["failures"]) == engine_totals(finished.run_dir(), "locust")
     assert (
-        "LoadTestShape (StagesShape), followed as written"
+        f"LoadTestShape ({shape}), followed as written"
         in (finished.run_dir() / "report.html").read_text()
     )
 

@@ -6,7 +6,6 @@ load shape and writes exact histograms to a JSON-lines file, which this module t
 
 from __future__ import annotations
 
-import ast
 import csv
 import json
 import os
@@ -24,6 +23,7 @@ from loadlab.engines.base import (
     last_line,
     suite_environment,
 )
+from loadlab.engines.locust_shape import own_shape
 from loadlab.engines.locust_workers import WorkerTally
 from loadlab.histograms import decode
 from loadlab.processes import kill_group, wait_or_kill
@@ -78,19 +78,9 @@ class LocustEngine:
 
     @staticmethod
     def own_profile(script: Path) -> str | None:
-        """The suite's own load shape, when it defines one: loadlab follows it then."""
-        try:
-            tree = ast.parse(script.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, SyntaxError, ValueError):
-            return None  # Locust itself will say what is wrong with the file
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and any(
-                (isinstance(base, ast.Name) and base.id == "LoadTestShape")
-                or (isinstance(base, ast.Attribute) and base.attr == "LoadTestShape")
-                for base in node.bases
-            ):
-                return f"the suite's own LoadTestShape ({node.name})"
-        return None
+        """The suite's own load shape, defined or imported there: loadlab follows it then."""
+        shape = own_shape(script)
+        return None if shape is None else f"the suite's own LoadTestShape ({shape})"
 
     def __init__(self, context: EngineContext) -> None:
         self._context = context
