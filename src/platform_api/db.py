@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from platform_api.settings import Settings
@@ -173,11 +173,6 @@ def migrate(settings: Settings) -> None:
             command.upgrade(config, "head")
     finally:
         database.dispose()
-
-
-def ping(database: Database) -> None:
-    with database.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
 
 
 def pool_figures(engine: Engine) -> dict[str, int]:

@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import psycopg
 
 from platform_accounts import Account
+from platform_server import postgres_database, require_postgres, running_platform
 
 
 def test_liveness_and_readiness(client: httpx.Client) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/health/ready").json() == {"status": "ok", "database": "ok"}
+
+
+def test_readiness_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
+    """PostgreSQL only: a database can be dropped under a running server (SQLite's open file
+    outlives its removal)."""
+    with (
+        postgres_database() as database_url,
+        running_platform(tmp_path, database_url=database_url) as server,
+        httpx.Client(base_url=server.base_url, timeout=30) as http,
+    ):
+        assert http.get("/health/ready").status_code == 200
+        name = database_url.rsplit("/", 1)[1]
+        with psycopg.connect(require_postgres(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        response = http.get("/health/ready")
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        error = response.json()["error"]
+        assert error["code"] == "unavailable"
+        assert error["message"].startswith("The database is unreachable: ")
+        assert error["request_id"] == response.headers["x-request-id"]
+        assert http.get("/health").status_code == 200
 
 
 def test_register_returns_a_working_key(member: Account) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from platform_api.deps import get_database
+from platform_api.deps import DbSession, run_in_session
 from platform_api.health import service
 from platform_api.health.schemas import Liveness, Readiness
 from platform_api.telemetry import Telemetry
@@ -19,8 +19,9 @@ async def liveness() -> Liveness:
 
 
 @router.get("/health/ready", responses={503: {"description": "The database is unreachable"}})
-def readiness(request: Request) -> Readiness:
-    service.check_database(get_database(request))
+async def readiness(session: DbSession) -> Readiness:
+    """A round trip on the database path that every route takes (a read session's hop)."""
+    await run_in_session(session, service.check_database, session)
     return Readiness(status="ok", database="ok")
 
 
