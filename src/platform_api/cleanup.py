@@ -30,6 +30,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from platform_api.db import Database
+from platform_api.errors import DatabaseBusy
 from platform_api.models import (
     AuditLog,
     CostRecord,
@@ -121,9 +122,14 @@ def count_kept(session: Session, run_id: str) -> dict[str, int]:
     return {"audit_logs": int(kept or 0)}
 
 
+# What a batch can fail with when the database is busy, among other causes (`is_busy` tells
+# them apart); DatabaseBusy: the request path's write queue did not start the batch in time.
+BUSY_ERRORS = (DatabaseBusy, OperationalError, PoolTimeoutError)
+
+
 def is_busy(exc: BaseException) -> bool:
     """A failure that a later attempt can get past: the database was busy, not broken."""
-    if isinstance(exc, PoolTimeoutError):
+    if isinstance(exc, (DatabaseBusy, PoolTimeoutError)):
         return True
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
@@ -137,8 +143,9 @@ def delete_test_run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> CleanupReport:
     """Delete the run batch by batch until none of its rows are left (the command line's way; the
-    admin endpoint runs the same batches through the request path). A batch that meets a busy
-    database is retried, with a growing pause, until `retry_for_s` passes without any progress."""
+    admin route runs the same batches through the request path, `deps.run_in_session`). A batch
+    that meets a busy database is retried, with a growing pause, until `retry_for_s` passes
+    without any progress."""
     report = CleanupReport(run_id)
     last_progress = time.monotonic()
     pause_s = 0.05

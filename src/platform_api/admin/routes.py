@@ -1,11 +1,19 @@
-"""Admin routes (role `admin`; 401 without a key, 403 for members): parse, call, return."""
+"""Admin routes (role `admin`; 401 without a key, 403 for members): parse, call, return.
+
+The test-run cleanup is the one route that ends several transactions: it runs its batches here,
+each through `run_in_session`, because the request boundary is where transactions end (services
+never commit).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from platform_api import cleanup
 from platform_api.accounts.schemas import UserRead, UserWithKey
 from platform_api.admin import service
 from platform_api.admin.schemas import (
@@ -22,7 +30,6 @@ from platform_api.admin.schemas import (
 from platform_api.deps import (
     Context,
     DbSession,
-    get_database,
     get_settings,
     require_admin,
     run_in_session,
@@ -32,6 +39,7 @@ from platform_api.middleware import FaultState
 from platform_api.pagination import Page, PageParams, page_params
 from platform_api.settings import FaultSettings
 
+logger = logging.getLogger("platform_api")
 RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid API key"},
     403: {"description": "The caller is not an admin"},
@@ -55,7 +63,6 @@ async def system_metrics(request: Request, session: DbSession) -> SystemMetrics:
         session,
         service.system_metrics,
         session,
-        engine=get_database(request).engine,
         process=request.app.state.process,
         started_at=request.app.state.started_at,
     )
@@ -145,15 +152,39 @@ async def replace_faults(
 async def delete_test_run(
     run_id: RunId, request: Request, session: DbSession, ctx: Context, cache: Cache
 ) -> TestRunDeleted:
+    """The run's rows, batch by batch, each batch its own transaction (so other writers get the
+    database between batches); a busy batch is retried with a growing pause. Past the budget the
+    answer says `complete: false` (and counts nothing as kept yet): the caller asks again. The
+    search cache is dropped after the last batch; the audit trail records a complete deletion."""
     settings = get_settings(request)
-    report = await service.delete_test_run(
-        session,
-        ctx,
-        run_id,
-        batch_rows=settings.cleanup_batch_rows,
-        budget_s=settings.cleanup_budget_s,
-        after_delete=cache.clear,
-    )
+    report = cleanup.CleanupReport(run_id)
+    deadline = anyio.current_time() + settings.cleanup_budget_s
+    pause_s = 0.05
+    while anyio.current_time() < deadline:
+        try:
+            batch = await run_in_session(
+                session,
+                cleanup.delete_batch,
+                session,
+                run_id,
+                batch_rows=settings.cleanup_batch_rows,
+            )
+        except cleanup.BUSY_ERRORS as exc:
+            if not cleanup.is_busy(exc):
+                raise
+            report.retries += 1
+            logger.info("cleanup of test run %s: the database is busy, retrying", run_id)
+            await anyio.sleep(pause_s)
+            pause_s = min(pause_s * 2, 1.0)
+            continue
+        report.add(batch)
+        pause_s = 0.05
+        if not any(batch.values()):
+            report.complete = True
+            break
+    cache.clear()
+    if report.complete:
+        report.kept = await run_in_session(session, service.record_deletion, session, ctx, run_id)
     return TestRunDeleted(
         run_id=run_id,
         deleted=report.deleted,

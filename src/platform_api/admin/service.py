@@ -1,24 +1,20 @@
 """What an operator needs: figures, the audit trail, accounts, costs and test-run cleanup.
 
 Every function here assumes the caller is an admin (the routes check the role) and, like every
-service, leaves the commit to the request boundary; the test-run cleanup is the one that spans
-several requests' worth of transactions, each through `deps.run_in_session`.
+service, leaves the commit to the request boundary. The test-run cleanup spans several
+transactions: its route runs them, one `cleanup.delete_batch` per transaction, then
+`record_deletion`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import anyio
 import psutil
-from sqlalchemy import ColumnElement, Engine, func, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from platform_api import audit, cleanup
@@ -35,8 +31,7 @@ from platform_api.admin.schemas import (
 )
 from platform_api.context import RequestContext
 from platform_api.db import pool_figures
-from platform_api.deps import run_in_session
-from platform_api.errors import Conflict, DatabaseBusy, NotFound
+from platform_api.errors import Conflict, NotFound
 from platform_api.models import (
     AuditLog,
     CostRecord,
@@ -48,7 +43,6 @@ from platform_api.models import (
 )
 from platform_api.pagination import PageParams, paginate
 
-logger = logging.getLogger("platform_api")
 COUNTED = {
     "users": User,
     "workspaces": Workspace,
@@ -59,7 +53,7 @@ COUNTED = {
 
 
 def system_metrics(
-    session: Session, *, engine: Engine, process: psutil.Process, started_at: float
+    session: Session, *, process: psutil.Process, started_at: float
 ) -> SystemMetrics:
     counts = {
         name: int(session.scalar(select(func.count()).select_from(model)) or 0)
@@ -72,6 +66,7 @@ def system_metrics(
             .group_by(Execution.status)
         ).all()
     )
+    engine = session.get_bind().engine  # no I/O: its pool's figures and its dialect
     pool = pool_figures(engine)
     with process.oneshot():
         figures = ProcessFigures(
@@ -198,48 +193,8 @@ def _group_key(session: Session, group_by: GroupBy) -> ColumnElement[Any]:
     return func.to_char(func.timezone("UTC", CostRecord.created_at), "YYYY-MM-DD")
 
 
-async def delete_test_run(
-    session: Session,
-    ctx: RequestContext,
-    run_id: str,
-    *,
-    batch_rows: int,
-    budget_s: float,
-    after_delete: Callable[[], None],
-) -> cleanup.CleanupReport:
-    """The run's rows, batch by batch, each batch one transaction of the request path (so other
-    writers get the database between batches); a busy batch is retried with a growing pause.
-    Past `budget_s` the report says `complete=False` (and counts nothing as kept yet): the caller
-    asks again. `after_delete` runs after the last batch (to drop caches holding the run's data);
-    the audit trail records the deletion once it is complete."""
-    report = cleanup.CleanupReport(run_id)
-    deadline = anyio.current_time() + budget_s
-    pause_s = 0.05
-    while anyio.current_time() < deadline:
-        try:
-            batch = await run_in_session(
-                session, cleanup.delete_batch, session, run_id, batch_rows=batch_rows
-            )
-        except (DatabaseBusy, OperationalError, PoolTimeoutError) as exc:
-            if not isinstance(exc, DatabaseBusy) and not cleanup.is_busy(exc):
-                raise
-            report.retries += 1
-            logger.info("cleanup of test run %s: the database is busy, retrying", run_id)
-            await anyio.sleep(pause_s)
-            pause_s = min(pause_s * 2, 1.0)
-            continue
-        report.add(batch)
-        pause_s = 0.05
-        if not any(batch.values()):
-            report.complete = True
-            break
-    after_delete()
-    if report.complete:
-        report.kept = await run_in_session(session, _record_deletion, session, ctx, run_id)
-    return report
-
-
-def _record_deletion(session: Session, ctx: RequestContext, run_id: str) -> dict[str, int]:
+def record_deletion(session: Session, ctx: RequestContext, run_id: str) -> dict[str, int]:
+    """The audit row of a complete cleanup, and the run's rows kept (its audit rows)."""
     # Untagged on purpose: the record that a run was removed must outlive the run.
     audit.record(session, replace(ctx, test_run_id=None), "test_run.delete", "test_run", run_id)
     return cleanup.count_kept(session, run_id)
