@@ -48,10 +48,10 @@ def _roles(loadlab: psutil.Process) -> dict[str, float]:
             name = child.name()
         except psutil.Error:
             continue
-        if "--master" in line:
-            role = "locust master"
-        elif "--worker" in line:
+        if "--worker" in line:  # before --master: a worker's line has --master-host
             role = f"locust worker {child.pid}"
+        elif "--master" in line:
+            role = "locust master"
         elif name == "k6":
             role = "k6"
         else:

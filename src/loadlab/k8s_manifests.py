@@ -132,7 +132,7 @@ def locust_args(plan: RunPlan, workers: int) -> list[str]:
         "--exit-code-on-error", "0", "--only-summary",
     ]  # fmt: skip
     if plan.stages:
-        args += ["--loadlab-stages", format_stages(plan.stages)]
+        args += ["--loadlab-stages", format_stages(plan.stages, exact=True)]
     return args + load_args(plan, workers)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 
 from loadlab.errors import UsageError
 from loadlab.results import Stage
@@ -135,8 +136,11 @@ def shape_tick(stages: Sequence[Stage], elapsed_s: float) -> tuple[int, float] |
     return None
 
 
-def format_stages(stages: Sequence[Stage]) -> str:
-    """k6's --stage spelling, with millisecond durations so shortened profiles survive."""
+def format_stages(stages: Sequence[Stage], *, exact: bool = False) -> str:
+    """k6's --stage spelling, with millisecond durations so shortened profiles survive; `exact`
+    keeps each duration's every digit in seconds (the Locust plugin's: a 0.2 ms ramp stays)."""
+    if exact:  # Decimal writes a float's shortest repr without an exponent: parse_stages reads it
+        return ",".join(f"{Decimal(repr(s.duration_s)):f}s:{s.target}" for s in stages)
     return ",".join(f"{round(stage.duration_s * 1000)}ms:{stage.target}" for stage in stages)
 
 

@@ -95,6 +95,8 @@ def test_format_round_trips_and_rate() -> None:
     stages = parse_stages("2m:200,5m:200,2m:0")
     assert parse_stages(format_stages(stages)) == stages
     assert max_ramp_rate(stages) == pytest.approx(200 / 120)
+    short = (Stage(0.0002, 1), Stage(1e-7, 3), Stage(1 / 3, 2), Stage(60.0, 0))
+    assert parse_stages(format_stages(short, exact=True)) == short  # the Locust plugin's
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from loadlab_process import REPO, SUITES, loadlab_command
+from loadlab_process import REPO, SUITES, base_env, loadlab_command, run_loadlab, suite_args
+from tiny_target import tiny_target
 
 from loadlab.errors import UsageError
 from loadlab.monitor.config import MonitorConfig
@@ -33,7 +34,9 @@ def _problems(tmp_path: Path, **options: object) -> str:
         pytest.param({"users": 10**11}, "at most 100,000", id="users"),
         pytest.param({"stages": "1s:100000000000"}, "at most 100,000", id="stage-users"),
         pytest.param({"run_time": "9999999h"}, "longer than 744h", id="run-time"),
-        pytest.param({"stages": "0.0001s:5,1m:5"}, "shorter than 1ms", id="k6-stage"),
+        pytest.param(
+            {"engine": "k6", "stages": "0.0001s:5,1m:5"}, "shorter than 1ms", id="k6-stage"
+        ),
         pytest.param({"thresholds": ("error_rate < 200%",)}, "cannot be above 100%", id="share"),
         pytest.param(
             {"thresholds": ("server_error_rate_max < 101%",)}, "above 100%", id="share-max"
@@ -60,6 +63,28 @@ def test_every_problem_is_named_at_once(tmp_path: Path) -> None:
     )
     for named in ("--workers", "100,000", "error_rate", "--db-url", "--sample-interval"):
         assert named in text
+
+
+def test_a_sub_millisecond_stage_is_refused_for_k6_only(tmp_path: Path) -> None:
+    """One user at 5000/s ramps in 0.2 ms: a stage k6 cannot take, and Locust follows (the
+    plugin is given the stages' exact seconds)."""
+    fast = ["--users", "1", "--spawn-rate", "5000", "--run-time", "2s"]
+    with tiny_target() as target:
+        refused = run_loadlab(
+            ["run", "smoke", *suite_args("k6"), *fast, "--host", target.url],
+            env=base_env(tmp_path), results_dir=tmp_path / "k6",
+        )  # fmt: skip
+        followed = run_loadlab(
+            ["run", "smoke", *suite_args("locust"), *fast, "--host", target.url,
+             "--threshold", "requests > 0"],
+            env=base_env(tmp_path), results_dir=tmp_path / "locust",
+        )  # fmt: skip
+    assert refused.code == 2, refused.stderr
+    assert "k6 cannot represent" in refused.stderr
+    assert followed.code == 0, followed.stdout + followed.stderr
+    summary = followed.summary()
+    assert summary["plan"]["stages"][0]["duration_s"] == 0.0002
+    assert summary["totals"]["requests"] > 0
 
 
 def test_the_plan_and_the_monitor_apply_the_same_rules() -> None:

@@ -1,8 +1,9 @@
 """Load engines by name: Locust and k6 behind one small `Engine` protocol.
 
 Each engine class describes itself (binary and install hint, its script option and setting, how
-many workers it runs, its generator cores, whether a suite sets its own load), so `plan.py` and
-`runner.py` hold no engine names; a third engine is a new module here and a row in `ENGINES`.
+many workers it runs, its generator cores, the stages it cannot run, whether a suite sets its own
+load), so `plan.py` and `runner.py` hold no engine names; a third engine is a new module here and
+a row in `ENGINES`.
 """
 
 from __future__ import annotations

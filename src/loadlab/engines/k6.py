@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -30,7 +31,7 @@ from loadlab.engines.base import (
 )
 from loadlab.engines.k6_open_model import open_model_script
 from loadlab.processes import kill_group, wait_or_kill
-from loadlab.results import ThresholdResult
+from loadlab.results import Stage, ThresholdResult
 from loadlab.stages import format_stages
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 SUMMARY_FILE = "k6_summary.json"
 OUTPUT_LOG = "k6_output.log"
+MIN_STAGE_S = 0.001  # k6 takes stages in whole milliseconds
 PIPE_FILE = "k6_points.fifo"
 RAW_FILE = "raw-k6.tsv"
 OPEN_MODEL_FILE = "k6_open_model.js"
@@ -129,6 +131,17 @@ class K6Engine:
     def generator_cores() -> float:
         """k6 is one process using every core: saturated past 90 % of all of them."""
         return float(os.cpu_count() or 1)
+
+    @staticmethod
+    def stage_problems(stages: Sequence[Stage]) -> list[str]:
+        """k6 takes a stage's duration in whole milliseconds: a shorter one cannot be given."""
+        short = [s for s in stages if s.duration_s < MIN_STAGE_S]
+        if not short:
+            return []
+        return [
+            f"a stage of {short[0].duration_s:g}s is shorter than 1ms, which k6 cannot represent "
+            "(lengthen it, lower --spawn-rate, or use --engine locust)"
+        ]
 
     @staticmethod
     def own_profile(script: Path) -> str | None:

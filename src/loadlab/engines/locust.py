@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from loadlab.engines.locust_workers import WorkerTally
 from loadlab.histograms import decode
 from loadlab.processes import kill_group, wait_or_kill
 from loadlab.rates import format_rate_stages
-from loadlab.results import ThresholdResult
+from loadlab.results import Stage, ThresholdResult
 from loadlab.stages import format_stages
 from loadlab.target import free_port
 
@@ -77,6 +78,11 @@ class LocustEngine:
         return 1.0
 
     @staticmethod
+    def stage_problems(stages: Sequence[Stage]) -> list[str]:
+        """Locust's shape follows stages of any length: nothing to refuse."""
+        return []
+
+    @staticmethod
     def own_profile(script: Path) -> str | None:
         """The suite's own load shape, defined or imported there: loadlab follows it then."""
         shape = own_shape(script)
@@ -117,7 +123,7 @@ class LocustEngine:
             "--host", self._context.target.base_url,
             "--csv", str(run_dir / CSV_PREFIX), "--html", str(run_dir / HTML_FILE),
             "--loadlab-out", str(run_dir / STREAM_FILE),
-            *(["--loadlab-stages", format_stages(plan.stages)] if plan.stages else []),
+            *(["--loadlab-stages", format_stages(plan.stages, exact=True)] if plan.stages else []),
             "--exit-code-on-error", "0", "--only-summary",
             *tag_args,
         ]  # fmt: skip
