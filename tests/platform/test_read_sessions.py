@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
 from platform_accounts import Account, register
+from platform_api.models import Dataset, DatasetRow
 from platform_server import PlatformServer, serving_platform
 
 READS = 10
@@ -41,7 +43,20 @@ class Checkouts:
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformServer]:
     with serving_platform(Path(tmp_path_factory.mktemp("read-sessions"))) as server:
+        add_a_dataset(server.database_url)
         yield server
+
+
+def add_a_dataset(database_url: str) -> None:
+    """One dataset of one row, for the dataset routes (the seed's million rows are not needed)."""
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(Dataset(id="tiny", name="Tiny", rows=1))
+            session.flush()  # the dataset before its row (foreign key)
+            session.add(DatasetRow(dataset_id="tiny", name="one", category="storage", value=1.0))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +81,11 @@ def checkouts() -> Iterator[Checkouts]:
         "/api/v1/workspaces",
         "/api/v1/workspaces/{workspace_id}",
         "/api/v1/workspaces/{workspace_id}/workflows",
+        "/api/v1/datasets",
+        "/api/v1/datasets/tiny/search?category=storage",
+        "/api/v1/analysis/samples",
     ],
-    ids=["list", "one", "its-workflows"],
+    ids=["list", "one", "its-workflows", "datasets", "dataset-search", "samples"],
 )
 def test_an_authenticated_read_takes_one_connection(
     http: httpx.Client, checkouts: Checkouts, path: str

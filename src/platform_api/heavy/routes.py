@@ -1,7 +1,12 @@
 """Heavy routes (any authenticated user): the database part through `run_in_session` on a heavy
 session (a read session on threads of its own), then the CPU work in the heavy process pool
 (platform_api.heavy.pool), waited on from a thread of the default pool with no transaction open.
-Generation and analysis first wait for a free process (`HeavyTurn`); their budget starts then."""
+Generation and analysis first wait for a free process (`HeavyTurn`); their budget starts then.
+
+The GETs authenticate in their route's own session and hop, as every read does (`Context`).
+Generation and analysis (POSTs that write nothing) look the caller up in a hop of their own
+first, before they queue for a process: a bad key is 401 at once and never waits for, nor
+takes, a turn of the pool."""
 
 from __future__ import annotations
 
@@ -17,8 +22,8 @@ from platform_api.deps import (
     CurrentUser,
     DbSession,
     HeavySession,
-    current_user,
     get_settings,
+    request_context,
     run_in_session,
 )
 from platform_api.heavy import service
@@ -111,8 +116,12 @@ async def generate_project(
     )
 
 
-@router.get("/datasets")
-async def list_datasets(session: DbSession, user: CurrentUser) -> DatasetList:
+# The caller, looked up in the route's own hop by `run_in_session`; these services need no context.
+AUTHENTICATED = [Depends(request_context)]
+
+
+@router.get("/datasets", dependencies=AUTHENTICATED)
+async def list_datasets(session: DbSession) -> DatasetList:
     datasets = await run_in_session(session, service.list_datasets, session)
     return DatasetList(items=[DatasetRead.model_validate(d) for d in datasets])
 
@@ -125,9 +134,7 @@ async def dataset_page(
 
 
 @router.get(
-    "/datasets/{dataset_id}/search",
-    responses={404: {}, **TIMEOUT},
-    dependencies=[Depends(current_user)],
+    "/datasets/{dataset_id}/search", responses={404: {}, **TIMEOUT}, dependencies=AUTHENTICATED
 )
 async def search_dataset(
     *,
@@ -155,8 +162,8 @@ async def search_dataset(
     return Page(items=[DatasetRowRead.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@router.get("/analysis/samples")
-async def list_samples(session: DbSession, user: CurrentUser) -> SampleList:
+@router.get("/analysis/samples", dependencies=AUTHENTICATED)
+async def list_samples(session: DbSession) -> SampleList:
     samples = await run_in_session(session, service.list_samples, session)
     return SampleList(items=[SampleRead.model_validate(s) for s in samples])
 
