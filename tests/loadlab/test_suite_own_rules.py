@@ -12,6 +12,7 @@ import pytest
 from loadlab_process import SUITES, base_env, engine_totals, run_loadlab
 from tiny_target import tiny_target
 
+from loadlab.engines.k6 import K6Engine
 from loadlab.engines.locust import LocustEngine
 
 STYLES = SUITES / "locust_styles"
@@ -151,7 +152,35 @@ def test_a_k6_scripts_own_stages_are_followed_with_its_thresholds(tmp_path: Path
 
 
 def test_the_seeds_k6_script_is_driven_by_the_presets() -> None:
-    from loadlab.engines.k6 import K6Engine
-
     repo = Path(__file__).parents[2]
     assert K6Engine.own_profile(repo / "load_tests" / "k6_script.js") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "own"),
+    [
+        ("stages_k6.js", True),
+        ("stages_after_thresholds_k6.js", True),
+        ("quoted_stages_k6.js", True),
+        ("thresholds_k6.js", False),
+        ("paced_k6.js", False),
+    ],
+    ids=["stages", "after-thresholds", "quoted-key", "thresholds-only", "no-options"],
+)
+def test_a_k6_scripts_own_stages_are_those_k6_reads(name: str, own: bool) -> None:
+    expected = "the script's own options.stages" if own else None
+    assert K6Engine.own_profile(SUITES / name) == expected
+
+
+def test_a_k6_script_k6_cannot_load_is_one_line_before_anything_starts(tmp_path: Path) -> None:
+    finished = run_loadlab(
+        ["run", "smoke", "--engine", "k6", "--k6-script", str(SUITES / "broken_k6.js"),
+         "--host", "http://127.0.0.1:9"],
+        env=base_env(tmp_path),
+        results_dir=tmp_path / "results",
+    )  # fmt: skip
+    assert finished.code == 2, finished.stdout + finished.stderr
+    (line,) = finished.stderr.strip().splitlines()
+    assert f"k6 cannot load {SUITES / 'broken_k6.js'}: " in line
+    assert "Unexpected token" in line  # k6's own words
+    assert not (tmp_path / "results").exists()

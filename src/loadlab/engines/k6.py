@@ -30,6 +30,7 @@ from loadlab.engines.base import (
     suite_environment,
 )
 from loadlab.engines.k6_open_model import open_model_script
+from loadlab.engines.k6_options import script_options
 from loadlab.processes import kill_group, wait_or_kill
 from loadlab.results import Stage, ThresholdResult
 from loadlab.stages import format_stages
@@ -145,16 +146,16 @@ class K6Engine:
 
     @staticmethod
     def own_profile(script: Path) -> str | None:
-        """The script's own top-level `options.stages`, when it has them: loadlab follows them.
+        """The script's own top-level `options.stages`, as k6 resolves them: loadlab follows them.
 
         Stages inside `options.scenarios` (the seed's script) are the scenarios' business: loadlab's
         `--stage` replaces those, as k6 documents, so the presets drive such a script.
         """
-        try:
-            text = script.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
-        return "the script's own options.stages" if _OWN_STAGES.search(text) else None
+        if not script.is_file():
+            return None  # the plan says it is not found
+        binary = find_binary(K6Engine.binary, hint=K6Engine.install_hint)
+        stages = script_options(binary, script).get("stages")
+        return "the script's own options.stages" if stages else None
 
     def start(self) -> None:
         binary = find_binary(self.binary, hint=self.install_hint)
@@ -298,8 +299,6 @@ def variable_args(variables: dict[str, str]) -> list[str]:
     return [arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")]
 
 
-# `options = {` then `stages:` before the object's first closing brace: top-level stages only.
-_OWN_STAGES = re.compile(r"\boptions\s*=\s*\{[^}]*?\bstages\s*:", re.DOTALL)
 _K6_THRESHOLD = re.compile(
     r"^\s*(?P<agg>[a-z]+(?:\([\d.]+\))?)\s*(?P<op><=|>=|==|<|>)\s*(?P<limit>\S+)\s*$"
 )
