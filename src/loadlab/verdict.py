@@ -117,6 +117,19 @@ def decide(
     )
 
 
+def measured_text(result: ThresholdResult) -> str:
+    """The measured value as every report says it, with its unit.
+
+    A pass with nothing measured is an engine's judgment (loadlab's own such threshold is "no
+    data", a failure): k6 passes a threshold that had no samples, whatever its limit.
+    """
+    if result.status == "not_measured":
+        return "not measured"
+    if result.measured is None and result.status == "pass":
+        return "no samples"
+    return format_value(result.measured, result.unit)
+
+
 def threshold_lines(results: Sequence[ThresholdResult]) -> list[str]:
     """One line per threshold: the user's words, the measured value, and its status."""
     lines = []
@@ -128,7 +141,10 @@ def threshold_lines(results: Sequence[ThresholdResult]) -> list[str]:
         if result.status in ("inconclusive", "not_measured"):
             lines.append(f"{status:<12} {expression:<32} {result.detail or ''}".rstrip())
             continue
-        measured = format_value(result.measured, result.unit)  # as the HTML and JUnit say it
+        measured = measured_text(result)  # as the HTML and JUnit say it
+        if result.measured is None and result.status == "pass":
+            lines.append(f"{status:<12} {expression:<32} {measured}  ({result.detail})")
+            continue
         extra = f"  ({result.detail})" if result.detail and result.status != "pass" else ""
         lines.append(f"{status:<12} {expression:<32} measured {measured}{extra}")
     return lines

@@ -88,8 +88,14 @@ def test_format_value(value: float | None, unit: str, expected: str) -> None:
             ),
             "throughput = 58.26/s, limit > 100/s",
         ),
+        (
+            ThresholdResult(
+                "checks{tag:x}: rate>0.9", "checks{tag:x}", None, ">", 0.9, "", None, "pass"
+            ),
+            "checks{tag:x} = no samples, limit > 0.9",
+        ),
     ],
-    ids=["fail", "no-data-endpoint", "greater-than"],
+    ids=["fail", "no-data-endpoint", "greater-than", "engine-pass-without-samples"],
 )
 def test_threshold_message(threshold: ThresholdResult, expected: str) -> None:
     assert threshold_message(threshold) == expected

@@ -106,6 +106,40 @@ def test_a_k6_scripts_own_thresholds_are_in_the_verdict(tmp_path: Path) -> None:
     assert "http_req_duration: max&lt;0" in (finished.run_dir() / "junit.xml").read_text()
 
 
+def test_a_k6_thresholds_value_has_its_unit_and_one_without_samples_says_so(
+    tmp_path: Path,
+) -> None:
+    with tiny_target() as target:
+        finished = run_loadlab(
+            ["run", "smoke", "--engine", "k6", "--k6-script",
+             str(SUITES / "submetric_thresholds_k6.js"), "--users", "1", "--spawn-rate", "1",
+             "--run-time", "2s", "--host", target.url, "--threshold", "requests > 0"],
+            env=base_env(tmp_path),
+            results_dir=tmp_path / "results",
+        )  # fmt: skip
+    assert finished.code == 0, finished.stdout + finished.stderr
+    judged = {
+        t["expression"]: (t["status"], t["unit"], t["measured"] is not None)
+        for t in finished.summary()["thresholds"]
+        if t["source"] == "k6"
+    }
+    assert judged == {
+        "http_req_duration: p(95)<5000": ("pass", "ms", True),
+        "http_req_duration{staticAsset:yes}: p(99)<500": ("pass", "ms", False),  # as k6 judged
+        "http_reqs: rate>0": ("pass", "per_s", True),
+        "data_received: count>0": ("pass", "bytes", True),
+    }
+    k6_lines = [line for line in finished.stdout.splitlines() if " (k6) " in line]
+    lines = {line.partition(" (k6) ")[0].split(None, 1)[1]: line for line in k6_lines}
+    assert lines["http_req_duration: p(95)<5000"].endswith(" ms")
+    assert "/s" in lines["http_reqs: rate>0"]
+    unsampled = lines["http_req_duration{staticAsset:yes}: p(99)<500"]
+    assert "no samples" in unsampled
+    assert "no data" not in unsampled
+    junit = (finished.run_dir() / "junit.xml").read_text()
+    assert "http_req_duration{staticAsset:yes} = no samples, limit &lt; 500 ms" in junit
+
+
 def test_a_locust_suites_process_exit_code_is_its_verdict_not_an_engine_failure(
     tmp_path: Path,
 ) -> None:

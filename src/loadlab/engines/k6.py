@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import queue
-import re
 import signal
 import subprocess
 import threading
@@ -31,8 +30,9 @@ from loadlab.engines.base import (
 )
 from loadlab.engines.k6_open_model import open_model_script
 from loadlab.engines.k6_options import script_options
+from loadlab.engines.k6_thresholds import script_thresholds, summary_trend_stats
 from loadlab.processes import kill_group, wait_or_kill
-from loadlab.results import Stage, ThresholdResult
+from loadlab.results import Stage
 from loadlab.stages import format_stages
 
 if TYPE_CHECKING:
@@ -187,6 +187,7 @@ class K6Engine:
             binary, "run", "--no-usage-report", "--no-color",
             "--out", f"json={self._pipe}",
             "--summary-export", str(run_dir / SUMMARY_FILE),
+            "--summary-trend-stats", summary_trend_stats(script_options(binary, plan.script)),
             *(["--stage", format_stages(plan.stages)] if plan.stages else []),
             *variable_args(variables),
             str(script),
@@ -297,55 +298,6 @@ def suite_variables(plan: RunPlan, base_url: str, run_id: str) -> dict[str, str]
 
 def variable_args(variables: dict[str, str]) -> list[str]:
     return [arg for key, value in variables.items() for arg in ("-e", f"{key}={value}")]
-
-
-_K6_THRESHOLD = re.compile(
-    r"^\s*(?P<agg>[a-z]+(?:\([\d.]+\))?)\s*(?P<op><=|>=|==|<|>)\s*(?P<limit>\S+)\s*$"
-)
-
-
-def script_thresholds(path: Path) -> tuple[ThresholdResult, ...]:
-    """The script's options.thresholds as k6 judged them (--summary-export), with the value k6
-    compared. In the export, a threshold's `true` means it was crossed: that one failed."""
-    try:
-        metrics = json.loads(path.read_text())["metrics"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return ()
-    results = []
-    for metric, values in sorted(metrics.items()):
-        if not isinstance(values, dict):
-            continue
-        for expression, crossed in dict(values.get("thresholds") or {}).items():
-            match = _K6_THRESHOLD.match(expression)
-            operator, limit, measured = "", 0.0, None
-            if match is not None:
-                aggregation = match.group("agg")
-                operator = match.group("op")
-                limit = _float(match.group("limit")) or 0.0
-                key = "value" if aggregation == "rate" and "value" in values else aggregation
-                measured = _float(values.get(key))
-            results.append(
-                ThresholdResult(
-                    expression=f"{metric}: {expression}",
-                    metric=metric,
-                    endpoint=None,
-                    operator=operator,
-                    limit=limit,
-                    unit="",
-                    measured=measured,
-                    status="fail" if crossed else "pass",
-                    detail="judged by k6 (the script's options.thresholds)",
-                    source="k6",
-                )
-            )
-    return tuple(results)
-
-
-def _float(value: object) -> float | None:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def _summary_totals(path: Path) -> tuple[int | None, int | None]:

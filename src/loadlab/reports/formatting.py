@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from loadlab.metrics import format_number, format_value, unit_of
 from loadlab.results import ThresholdResult
+from loadlab.verdict import measured_text
 
 __all__ = [
     "format_number",
@@ -32,7 +33,4 @@ def limit_text(threshold: ThresholdResult) -> str:
 
 def threshold_message(threshold: ThresholdResult) -> str:
     """One line quoting the measured value and the limit: "p95 = 612.3 ms, limit < 500 ms"."""
-    measured = format_value(threshold.measured, threshold.unit)
-    if threshold.status == "not_measured":
-        measured = "not measured"
-    return f"{subject(threshold)} = {measured}, limit {limit_text(threshold)}"
+    return f"{subject(threshold)} = {measured_text(threshold)}, limit {limit_text(threshold)}"

@@ -20,7 +20,7 @@ from loadlab.reports.comparison_section import comparison_view
 from loadlab.reports.formatting import format_number, format_value, limit_text, unit_of
 from loadlab.reports.timeline_table import join_timeline
 from loadlab.results import GeneratorWorker, LatencyStats, RunSummary, ThresholdResult
-from loadlab.verdict import STATUS_WORDS
+from loadlab.verdict import STATUS_WORDS, measured_text
 
 HTML_FILE = "report.html"
 MAX_ERROR_GROUPS = 100
@@ -143,9 +143,7 @@ def _threshold_row(threshold: ThresholdResult) -> dict[str, Any]:
     return {
         "expression": threshold.expression
         + ("" if threshold.source == "loadlab" else f" (judged by {threshold.source})"),
-        "measured": "not measured"
-        if threshold.status == "not_measured"
-        else format_value(threshold.measured, threshold.unit),
+        "measured": measured_text(threshold),
         "limit": limit_text(threshold),
         "status": threshold.status,
         "status_text": _STATUS_TEXT.get(threshold.status, threshold.status),
