@@ -19,27 +19,40 @@ import click
 
 from loadlab.capacity import SearchSettings, Step, conclude, search
 from loadlab.errors import EXIT_INTERRUPTED, Interrupted, UsageError
-from loadlab.plan import Options, RunPlan, resolve_plan
+from loadlab.plan import MAX_USERS, Options, RunPlan, resolve_plan
+from loadlab.preflight import Problems
 from loadlab.progress import Progress
 from loadlab.rates import parse_rate
 from loadlab.reports.capacity_report import write_capacity
 from loadlab.runner import execute, new_run_dir
-from loadlab.scenarios import Config, load_config
+from loadlab.scenarios import Config
 from loadlab.target import TargetInfo, embedded_platform
 from loadlab.units import format_duration, parse_duration
 
 DEFAULT_SCENARIO = "stress-open"
 
 
-def run_capacity(
-    scenario: str, config_path: Path | None, settings: SearchSettings, values: dict[str, Any]
-) -> int:
+def run_capacity(scenario: str, config_path: Path | None, values: dict[str, Any]) -> int:
+    problems = Problems()  # the search's options, loadlab.toml and the plan, named at once
+    found = problems.gather(lambda: search_settings(values))
     quiet = values.pop("no_progress", False)
     options = Options(**{key: value for key, value in values.items() if value is not None})
-    config = load_config(config_path)
-    first = _step_plan(
-        config, scenario, options, settings, rate=settings.start_per_s, results_dir=None
+    read = problems.config(config_path)
+    # With refused search options the default ones stand in: the plan's own checks still run.
+    trial = found or SearchSettings()
+    first = problems.plan(
+        read,
+        scenario,
+        lambda config: _step_plan(
+            config, scenario, options, trial, rate=trial.start_per_s, results_dir=None
+        ),
     )
+    problems.raise_any()
+    # raise_any raised unless every check gave its result
+    assert found is not None
+    assert first is not None
+    assert read.config is not None
+    settings, config = found, read.config
     started = datetime.now(UTC)
     folder = new_run_dir(first.results_dir, f"{started:%Y%m%d-%H%M%S}-capacity-{scenario}")
     progress = Progress(sys.stderr, enabled=not quiet)
@@ -94,6 +107,9 @@ def search_settings(values: dict[str, Any]) -> SearchSettings:
         problems.append("--warmup cannot be negative")
     if not problems and parsed["max_rate"] < parsed["start_rate"]:
         problems.append("--max-rate must not be below --start-rate")
+    if parsed["max_rate"] is not None and parsed["max_rate"] > MAX_USERS:
+        # Else found only when the search climbs there, as the step's plan refuses its rate.
+        problems.append(f"--max-rate is above what one run sends (at most {MAX_USERS:,}/s)")
     if problems:
         raise UsageError("; ".join(problems))
     return SearchSettings(

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from loadlab import history
 from loadlab.baselines import comparison_lines
 from loadlab.errors import (
     EXIT_INTERRUPTED,
@@ -25,8 +24,8 @@ from loadlab.errors import (
     UsageError,
 )
 from loadlab.history_cli import baseline, compare, history_command
-from loadlab.history_config import history_settings
 from loadlab.plan import Options, resolve_plan
+from loadlab.preflight import Problems, check_run
 from loadlab.progress import Progress
 from loadlab.rates import describe
 from loadlab.reports import InfluxTarget, parse_influx_target, write_reports
@@ -193,19 +192,16 @@ def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) ->
     """Run SCENARIO (see `loadlab scenarios`) and judge it; the exit code is the verdict."""
     from loadlab.runner import execute
 
-    influxdb = _influx_target(values)
+    problems = Problems()  # every problem of every source named at once, before anything starts
+    influxdb = problems.gather(lambda: _influx_target(values))
     labels, history_url = values.pop("labels"), values.pop("history_url")
     options = Options(**{key: value for key, value in values.items() if value is not None})
-    loaded = load_config(config)
-    plan = resolve_plan(loaded, scenario, options)
-    settings = history_settings(loaded.history, url=history_url, labels=labels)
-    store = history.open_store(plan.results_dir, settings.url)
-    try:
-        store.check()  # an unreachable history is found before the load, not after it
-    finally:
-        store.close()
+    checked = check_run(problems, scenario, config, options, labels=labels, history_url=history_url)
     outcome = execute(
-        plan, Progress(sys.stderr, enabled=not no_progress), influxdb=influxdb, history=settings
+        checked.plan,
+        Progress(sys.stderr, enabled=not no_progress),
+        influxdb=influxdb,
+        history=checked.history,
     )
     print_verdict(outcome)
     return outcome.summary.verdict.exit_code
@@ -233,10 +229,9 @@ def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) ->
 @_CONFIG
 def capacity(scenario: str, config: Path | None, **values: Any) -> int:
     """Find the highest arrival rate at which SCENARIO's thresholds hold (docs/capacity.md)."""
-    from loadlab.capacity_cli import run_capacity, search_settings
+    from loadlab.capacity_cli import run_capacity
 
-    settings = search_settings(values)
-    return run_capacity(scenario, config, settings, values)
+    return run_capacity(scenario, config, values)
 
 
 @cli.command()
@@ -275,7 +270,7 @@ def worker(master: str, processes: int | None, locustfile: str) -> int:
 @_CONFIG
 def k8s(scenario: str, config: Path | None, **values: Any) -> int:
     """Write the Kubernetes manifests for SCENARIO on the Locust or k6 operator."""
-    from loadlab.k8s_manifests import Cluster, write_manifests
+    from loadlab.k8s_manifests import Cluster, check_cluster, write_manifests
 
     cluster = Cluster(
         name=values.pop("name") or f"loadlab-{scenario}",
@@ -285,7 +280,12 @@ def k8s(scenario: str, config: Path | None, **values: Any) -> int:
     )
     out = values.pop("out")
     options = Options(**{key: value for key, value in values.items() if value is not None})
-    plan = resolve_plan(load_config(config), scenario, options)
+    problems = Problems()
+    problems.gather(lambda: check_cluster(cluster))
+    read = problems.config(config)
+    plan = problems.plan(read, scenario, lambda loaded: resolve_plan(loaded, scenario, options))
+    problems.raise_any()
+    assert plan is not None  # else raise_any raised
     out_dir = out if out is not None else plan.results_dir / f"k8s-{cluster.name}"
     written = write_manifests(plan, cluster, out_dir)
     for path in written:

@@ -61,6 +61,15 @@ def open_store(results_dir: Path, url: str | None = None) -> HistoryStore:
     return store
 
 
+def check_store(results_dir: Path, url: str | None = None) -> None:
+    """Connect and create the tables now, so an unreachable history is found before the load."""
+    store = open_store(results_dir, url)
+    try:
+        store.check()
+    finally:
+        store.close()
+
+
 def has_history(results_dir: Path, url: str | None) -> bool:
     """False when there is nothing to read, so reading never creates an empty database."""
     return (

@@ -103,18 +103,48 @@ class Config:
             ) from None
 
 
+@dataclass(frozen=True)
+class ConfigRead:
+    """The configuration as far as its files allow, beside what is wrong with them, so that a
+    run checks its options in the same pass instead of stopping at the files' problems."""
+
+    config: Config | None  # None: a file could not be read or parsed
+    error: UsageError | None = None
+    # "defaults", "history" or "scenarios.NAME" whose values were refused: `config` holds the
+    # package's for them (or lacks the scenario), not what the user wrote.
+    refused: frozenset[str] = frozenset()
+
+    def for_plan(self, scenario: str) -> Config | None:
+        """The configuration when `scenario`'s plan can be resolved on what the user wrote."""
+        if self.config is None or {"defaults", f"scenarios.{scenario}"} & self.refused:
+            return None
+        return self.config
+
+
 def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
     """The package defaults, overlaid by `path` (must exist) or by ./loadlab.toml (if present)."""
+    read = read_config(path, cwd=cwd)
+    if read.error is not None:
+        raise read.error
+    assert read.config is not None  # read_config gives one whenever there is no error
+    return read.config
+
+
+def read_config(path: Path | None = None, *, cwd: Path | None = None) -> ConfigRead:
+    """What `load_config` reads, with every problem of the files kept instead of raised."""
     default_text = resources.files("loadlab").joinpath(DEFAULT_CONFIG_NAME).read_text()
     layers: list[tuple[str, dict[str, Any]]] = [(DEFAULTS_SOURCE, _parse(default_text, "defaults"))]
-    if path is not None:
-        if not path.is_file():
-            raise UsageError(f"config file {path} not found", hint="check the --config path")
-        layers.append((str(path), _parse(_read(path), str(path))))
-    else:
-        local = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
-        if local.is_file():
-            layers.append((str(local), _parse(_read(local), str(local))))
+    try:
+        if path is not None:
+            if not path.is_file():
+                raise UsageError(f"config file {path} not found", hint="check the --config path")
+            layers.append((str(path), _parse(_read(path), str(path))))
+        else:
+            local = (cwd or Path.cwd()) / DEFAULT_CONFIG_NAME
+            if local.is_file():
+                layers.append((str(local), _parse(_read(local), str(local))))
+    except UsageError as error:
+        return ConfigRead(config=None, error=error)
     return _build(layers)
 
 
@@ -142,6 +172,7 @@ class _Layers:
     """What the configuration files say once layered, and every problem found on the way."""
 
     problems: list[str] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)  # tables with a refused value
     defaults: dict[str, Any] = field(default_factory=dict)
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     thresholds_from: dict[str, str] = field(default_factory=dict)
@@ -156,6 +187,7 @@ class _Layers:
         for section, kind in sections.items():
             if not isinstance(data.get(section, {}), dict):
                 self.problems.append(f"{source}: {section} must be {kind}")
+                self.refused.add(section)
                 data = {**data, section: {}}
         for key in sorted(set(data) - set(sections)):
             self.problems.append(f"{source}: unknown section [{key}]")
@@ -164,12 +196,14 @@ class _Layers:
                 self.problems.append(f"{source}: unknown key defaults.{key}")
             elif not isinstance(value, str):
                 self.problems.append(f"{source}: defaults.{key} must be a string")
+                self.refused.add("defaults")
             else:
                 self.defaults[key] = value
         self.history.update(data.get("history", {}))
         for name, table in dict(data.get("scenarios", {})).items():
             if not isinstance(table, dict):
                 self.problems.append(f"{source}: scenarios.{name} must be a table")
+                self.refused.add(f"scenarios.{name}")
             else:
                 self._add_scenario(source, name, table)
 
@@ -198,7 +232,7 @@ def _profile_kind(table: dict[str, Any]) -> frozenset[str] | None:
     return None
 
 
-def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
+def _build(layers: list[tuple[str, dict[str, Any]]]) -> ConfigRead:
     found = _Layers()
     for source, data in layers:
         found.add(source, data)
@@ -209,10 +243,10 @@ def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
         scenario = _scenario(name, table, problems, from_defaults)
         if scenario is not None:
             scenarios[name] = scenario
-    if problems:
-        raise UsageError("bad configuration: " + "; ".join(problems), hint="fix loadlab.toml")
-    defaults = found.defaults
-    return Config(
+        else:
+            found.refused.add(f"scenarios.{name}")
+    defaults = found.defaults  # the package's value stands wherever the user's was refused
+    config = Config(
         scenarios=MappingProxyType(scenarios),
         engine=defaults["engine"],
         locustfile=defaults["locustfile"],
@@ -221,6 +255,12 @@ def _build(layers: list[tuple[str, dict[str, Any]]]) -> Config:
         sources=tuple(source for source, _ in layers),
         history=MappingProxyType(found.history),
     )
+    error = (
+        UsageError("bad configuration: " + "; ".join(problems), hint="fix loadlab.toml")
+        if problems
+        else None
+    )
+    return ConfigRead(config=config, error=error, refused=frozenset(found.refused))
 
 
 def _scenario(

@@ -135,6 +135,78 @@ def test_a_malformed_loadlab_toml_is_exit_2_in_one_line(
         assert "internal error" not in lines[0]
 
 
+@pytest.mark.parametrize(
+    ("toml", "args", "named"),
+    [
+        pytest.param(
+            None,
+            ["run", "smoke", "--workers", "100000", "--influxdb", "ftp://x", "--label", "bad",
+             "--threshold", "error_rate < 200%"],
+            ["--influxdb 'ftp://x'", "--workers 100000", "bad label 'bad'", "above 100%"],
+            id="options-of-every-source",
+        ),
+        pytest.param(
+            "[scenarios.smoke]\nuserz = 3\n",
+            ["run", "smoke", "--workers", "100000"],
+            ["unknown key scenarios.smoke.userz", "--workers 100000"],
+            id="toml-key-and-plan",
+        ),
+        pytest.param(
+            None,
+            ["run", "smoke", "--users", "0", "--history-url", "mysql://x"],
+            ["--users must be positive", "history URL 'mysql://x'"],
+            id="plan-and-history-database",
+        ),
+        pytest.param(
+            "[history]\nbaseline_runs = 0\n",
+            ["run", "smoke", "--users", "0", "--label", "bad"],
+            ["--users must be positive", "history.baseline_runs", "bad label 'bad'"],
+            id="plan-and-history-table",
+        ),
+        pytest.param(
+            '[scenarios.smoke]\nusers = "x"\n',
+            ["run", "smoke", "--workers", "100000", "--label", "bad"],
+            ["scenarios.smoke.users must be", "'smoke' and the options of its plan are checked "
+             "once the configuration is fixed", "bad label 'bad'"],
+            id="plan-waits-for-its-scenario",
+        ),
+        pytest.param(
+            "not toml [",
+            ["run", "smoke", "--label", "bad", "--influxdb", "ftp://x"],
+            ["is not valid TOML", "checked once the configuration is fixed", "bad label 'bad'",
+             "--influxdb 'ftp://x'"],
+            id="plan-waits-for-the-file",
+        ),
+        pytest.param(
+            "[defaults]\nengin = 3\n",
+            ["capacity", "--step", "1", "--workers", "100000"],
+            ["unknown key defaults.engin", "--step 1 must be above 1", "--workers 100000"],
+            id="capacity",
+        ),
+        pytest.param(
+            None,
+            ["k8s", "smoke", "--workers", "0", "--host", "http://127.0.0.1:1", "--users", "0"],
+            ["--workers 0 must be at least 1", "--users must be positive"],
+            id="k8s",
+        ),
+    ],
+)  # fmt: skip
+def test_every_source_is_checked_in_one_pass(
+    toml: str | None, args: list[str], named: list[str], tmp_path: Path
+) -> None:
+    """The options, loadlab.toml, the plan, [history] and its database, --influxdb: one error
+    naming every problem, before anything starts; a check that needs a refused one says so."""
+    if toml is not None:
+        (tmp_path / "loadlab.toml").write_text(toml)
+    result = _loadlab(*args, "-f", LOCUSTFILE, "--results-dir", "results", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for problem in named:
+        assert problem in lines[0]
+    assert not [p for p in tmp_path.glob("results/*") if p.is_dir()]  # no run was started
+
+
 _ENTRY = {
     "run_id": "r1", "scenario": "smoke", "engine": "k6", "started_at": "2026-12-01T00:00:00Z",
     "requests": 10, "rps": 1.0, "p95_ms": 5.0, "error_rate_percent": 0.0, "exit_code": 0,
