@@ -179,8 +179,9 @@ def test_a_malformed_loadlab_toml_is_exit_2_in_one_line(
         ),
         pytest.param(
             "[defaults]\nengin = 3\n",
-            ["capacity", "--step", "1", "--workers", "100000"],
-            ["unknown key defaults.engin", "--step 1 must be above 1", "--workers 100000"],
+            ["capacity", "--step", "1", "--max-rate", "200000/s", "--workers", "100000"],
+            ["unknown key defaults.engin", "--step 1 must be above 1", "--max-rate is above",
+             "--workers 100000"],
             id="capacity",
         ),
         pytest.param(
