@@ -67,6 +67,11 @@ _BYTES_UNITS = frozenset({"bytes", "bytes_per_s", "bytes_per_10m"})
 _SI_PREFIXES = ("", "k", "M", "G", "T")
 
 
+def monitor_source(source: str) -> str:
+    """The monitor's name for a metric's source: psutil's "system" reads the target and host."""
+    return "system" if source in ("target", "host") else source
+
+
 @dataclass(frozen=True)
 class Metric:
     """One measured name. `source` says what must exist for it to be measured:
@@ -88,7 +93,7 @@ class Metric:
     @property
     def monitor_source(self) -> str:
         """The monitor's source whose health explains missing values ("system" for psutil)."""
-        return "system" if self.source in ("target", "host") else self.source
+        return monitor_source(self.source)
 
     def parse_limit(self, text: str) -> float:
         return UNITS[self.unit].parse_limit(text)

@@ -1,9 +1,11 @@
 """What a run says on stderr while it runs: the live progress line (one rewritten line on a TTY,
-plain lines otherwise), step messages, and the notices no option silences (a Ctrl-C seen,
-thresholds that will not be measured). The end of a run is printed by cli.py."""
+plain lines otherwise), step messages, and the notices and warnings no option silences (a Ctrl-C
+seen, thresholds that will not be measured, a monitor source that cannot be read). The end of a run
+is printed by cli.py."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TextIO
 
@@ -20,6 +22,7 @@ class Progress:
         self._enabled = enabled
         self._last = 0.0
         self._dirty = False
+        self._lock = threading.RLock()  # the monitor's thread warns while the main one updates
 
     def update(self, elapsed_s: float, planned_s: float, live: LiveView) -> None:
         if not self._enabled:
@@ -29,31 +32,39 @@ class Progress:
             return
         self._last = now
         line = format_line(elapsed_s, planned_s, live)
-        if self._tty:
-            self._stream.write("\r\x1b[2K" + line)
-            self._dirty = True
-        else:
-            self._stream.write(line + "\n")
-        self._stream.flush()
+        with self._lock:
+            if self._tty:
+                self._stream.write("\r\x1b[2K" + line)
+                self._dirty = True
+            else:
+                self._stream.write(line + "\n")
+            self._stream.flush()
 
     def notice(self, text: str) -> None:
         """A line the user must see whatever --no-progress says: "loadlab: <text>"."""
-        self.close()
-        self._stream.write(f"loadlab: {text}\n")
-        self._stream.flush()
+        with self._lock:
+            self.close()
+            self._stream.write(f"loadlab: {text}\n")
+            self._stream.flush()
+
+    def warning(self, text: str) -> None:
+        """Something the run goes on without (a monitor source): "loadlab: warning: <text>"."""
+        self.notice(f"warning: {text}")
 
     def message(self, text: str) -> None:
         if not self._enabled:
             return
-        self.close()
-        self._stream.write(text + "\n")
-        self._stream.flush()
+        with self._lock:
+            self.close()
+            self._stream.write(text + "\n")
+            self._stream.flush()
 
     def close(self) -> None:
-        if self._dirty:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._dirty = False
+        with self._lock:
+            if self._dirty:
+                self._stream.write("\n")
+                self._stream.flush()
+                self._dirty = False
 
 
 def format_line(elapsed_s: float, planned_s: float, live: LiveView) -> str:

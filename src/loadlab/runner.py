@@ -30,6 +30,7 @@ from loadlab.engines.locust_workers import saturated_names
 from loadlab.errors import Interrupted, LoadlabError
 from loadlab.histograms import Arrivals, ClientResult, RunStats
 from loadlab.history_config import HistorySettings
+from loadlab.metrics import monitor_source
 from loadlab.monitor import Monitor, MonitorConfig, MonitorResult
 from loadlab.plan import RunPlan
 from loadlab.progress import Progress
@@ -111,14 +112,14 @@ def execute(
     with interrupts.installed(), started as target:
         if interrupts.count:
             raise Interrupted("interrupted before the load started", hint="nothing was measured")
-        skipped = _not_measured(plan, target, progress)
+        skipped, announced = _not_measured(plan, target, progress)
         if plan.own_profile is not None:
             progress.notice(
                 f"following {plan.own_profile}: it sets users and length "
                 f"(the {plan.scenario} scenario's profile does not apply)"
             )
         summary = _run_engine(
-            plan, target, run_dir, skipped, interrupts=interrupts, progress=progress
+            plan, target, run_dir, skipped, announced, interrupts=interrupts, progress=progress
         )
     return _finish(plan, summary, run_dir, influxdb, history)
 
@@ -167,6 +168,7 @@ def _run_engine(
     target: TargetInfo,
     run_dir: Path,
     skipped: Mapping[str, str],
+    announced: frozenset[str],
     *,
     interrupts: _Interrupts,
     progress: Progress,
@@ -184,7 +186,9 @@ def _run_engine(
             interval_s=plan.sample_interval_s,
         ),
         clock_start=clock.second_monotonic_s,
+        warn=progress.warning,
         generator_pids=engine.pids,
+        announced=announced,
     )
     monitor.start()
     try:
@@ -204,8 +208,11 @@ def _run_engine(
     return _summarize(run, stats, result, monitor_result, interrupted=interrupts.count > 0)
 
 
-def _not_measured(plan: RunPlan, target: TargetInfo, progress: Progress) -> dict[str, str]:
-    """The presets' defaults this run cannot measure, said in one line before the load starts."""
+def _not_measured(
+    plan: RunPlan, target: TargetInfo, progress: Progress
+) -> tuple[dict[str, str], frozenset[str]]:
+    """The presets' defaults this run cannot measure, said in one line before the load starts,
+    and the monitor's sources that line has told the user are missing (not warned of again)."""
     missing = missing_sources(
         target.base_url,
         embedded=target.embedded,
@@ -213,13 +220,14 @@ def _not_measured(plan: RunPlan, target: TargetInfo, progress: Progress) -> dict
         db_url=plan.db_url,
     )
     skipped = not_measured(plan.thresholds, missing)
-    if skipped:
-        reasons = sorted(set(skipped.values()))
-        progress.notice(
-            f"not measured on this target ({'; '.join(reasons)}): "
-            f"{', '.join(skipped)}; they will neither pass nor fail the run"
-        )
-    return skipped
+    if not skipped:
+        return skipped, frozenset()
+    reasons = sorted(set(skipped.values()))
+    progress.notice(
+        f"not measured on this target ({'; '.join(reasons)}): "
+        f"{', '.join(skipped)}; they will neither pass nor fail the run"
+    )
+    return skipped, frozenset(monitor_source(source) for source in missing)
 
 
 def _watch(

@@ -388,4 +388,4 @@ def test_an_internal_error_stops_sampling_with_a_warning_not_a_crash() -> None:
 
 def test_a_bad_configuration_is_refused_with_every_problem() -> None:
     with pytest.raises(ValueError, match=r"must start with http.*; --sample-interval 0 must be"):
-        Monitor(MonitorConfig("localhost:8000", None, interval_s=0), clock_start=0.0)
+        Monitor(MonitorConfig("localhost:8000", None, interval_s=0), clock_start=0.0, warn=print)

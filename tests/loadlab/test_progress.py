@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 
@@ -48,3 +49,23 @@ def test_disabled_progress_prints_nothing() -> None:
     progress.update(1.0, 10.0, LiveView(1, 1, 1.0, 1.0, 1, 0))
     progress.message("done")
     assert stream.getvalue() == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["progress", "no-progress"])
+def test_a_warning_from_the_monitor_ends_the_live_line_first(enabled: bool) -> None:
+    """The monitor warns from its own thread: the line goes below the live one, never into it,
+    and --no-progress does not silence it."""
+    stream = _Terminal()
+    progress = Progress(stream, enabled=enabled)
+    progress.update(1.0, 10.0, LiveView(1, 1, 1.0, 1.0, 1, 0))
+    monitor = threading.Thread(target=progress.warning, args=("monitor (app): no /metrics",))
+    monitor.start()
+    monitor.join()
+    live = "\r\x1b[2K1s/10s  users 1  1.0 req/s  p95 1ms  errors 0.00%  requests 1\n"
+    warned = "loadlab: warning: monitor (app): no /metrics\n"
+    assert stream.getvalue() == (live + warned if enabled else warned)

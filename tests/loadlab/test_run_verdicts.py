@@ -50,7 +50,8 @@ def test_a_short_smoke_run_is_inconclusive_not_failed(tmp_path: Path) -> None:
     ]
     assert len(announced) == 1
     assert "cpu < 80%" in announced[0]
-    assert "Traceback" not in finished.stderr
+    # The notice said this target lacks those sources: the monitor does not say it again.
+    assert finished.stderr.splitlines() == announced, finished.stderr
     junit = (finished.run_dir() / "junit.xml").read_text()
     assert "<skipped" in junit
     assert "NOT MEASURED" in (finished.run_dir() / "report.html").read_text()
@@ -69,3 +70,7 @@ def test_an_explicit_threshold_without_a_source_is_no_data_and_fails(tmp_path: P
     assert (cpu["status"], requests["status"]) == ("no_data", "pass")
     assert "not measured on this target" not in finished.stderr
     assert "verdict: FAIL (exit 1)" in finished.stdout
+    # No notice said so: the monitor's warnings, once each, through the run's terminal output.
+    warned = [line for line in finished.stderr.splitlines() if "warning: monitor" in line]
+    assert [line.split(":")[2].strip() for line in warned] == ["monitor (app)", "monitor (system)"]
+    assert all(line.startswith("loadlab: warning: monitor") for line in warned)

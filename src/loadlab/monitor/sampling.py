@@ -3,15 +3,15 @@
 Samples are taken on ticks `clock_start + k * interval_s`, the same seconds the client-side
 timeline counts, so the two join on `t_s`. A tick missed because the machine was busy is skipped,
 not caught up, so a slow read never turns into a burst of reads. A source that cannot be read
-warns once and leaves its series empty; the run goes on.
+warns once through the run's `warn` (the terminal is progress.py's), unless the run has said
+already that it will not have that source, and leaves its series empty; the run goes on.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from loadlab.monitor.app import AppSampler, MetricsReader
 from loadlab.monitor.config import MonitorConfig
@@ -22,11 +22,6 @@ from loadlab.monitor.result import MonitorResult
 from loadlab.monitor.system import SystemSampler, default_cores
 
 _READ_TIMEOUT_S = 2.0
-
-
-def _warn_on_stderr(message: str) -> None:
-    sys.stderr.write(f"loadlab: warning: {message}\n")
-    sys.stderr.flush()
 
 
 def _no_pids() -> Sequence[int]:
@@ -41,9 +36,12 @@ class Monitor:
         config: MonitorConfig,
         *,
         clock_start: float,
+        warn: Callable[[str], None],
         generator_pids: Callable[[], Sequence[int]] = _no_pids,
-        warn: Callable[[str], None] = _warn_on_stderr,
+        announced: Collection[str] = (),
     ) -> None:
+        """`announced`: sources whose absence the run has said already (sources.py's notice):
+        their failure is kept in the result, not warned of again."""
         problems = config.problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -51,6 +49,7 @@ class Monitor:
         self._clock_start = clock_start
         self._generator_pids = generator_pids
         self._warn = warn
+        self._announced = frozenset(announced)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -156,7 +155,7 @@ class Monitor:
             healths = list(self._healths.items())
         for name, health in healths:
             message = health.new_warning()
-            if message is not None:
+            if message is not None and name not in self._announced:
                 self._warn(f"monitor ({name}): {message}")
 
 
