@@ -42,6 +42,8 @@ def test_locust_suites_run_as_written(tmp_path: Path) -> None:
         totals = summary["totals"]
         assert (totals["requests"], totals["failures"]) == engine_totals(done.run_dir(), "locust")
         assert totals["failures"] == 0, name
-        # "max < 10s" passes on any request and is no data without one: which of the two a 3 s
-        # run on a busy machine gives may vary, the verdict's agreement with it may not.
-        assert done.code == (0 if totals["requests"] else 1), (name, done.stdout)
+        # Each suite's first action is a request (the Markov journey's first state, `arrive`,
+        # is one): made as its first user starts, which the shape asks for at its first tick, at
+        # 0 s of the 3 s. So every run has requests, and "max < 10s" passes on any of them.
+        assert totals["requests"] > 0, (name, done.stdout)
+        assert done.code == 0, (name, done.stdout)
