@@ -217,8 +217,8 @@ def _bearer_key(request: Request) -> str:
 
 
 async def current_user(request: Request, response: Response) -> User:
-    """The caller, looked up in a hop of its own (routes without a database session of their own,
-    admin routes, writes). A read with a `Context` is authenticated in its route's hop instead."""
+    """The caller, looked up in a hop of its own (`/auth/me`, admin routes, writes, the heavy
+    POSTs). A read with a `Context` is authenticated in its route's hop instead."""
     user, decision = await anyio.to_thread.run_sync(
         _authenticate, request, _bearer_key(request), limiter=_budgets(request).db
     )
