@@ -74,3 +74,29 @@ def test_an_explicit_threshold_without_a_source_is_no_data_and_fails(tmp_path: P
     warned = [line for line in finished.stderr.splitlines() if "warning: monitor" in line]
     assert [line.split(":")[2].strip() for line in warned] == ["monitor (app)", "monitor (system)"]
     assert all(line.startswith("loadlab: warning: monitor") for line in warned)
+
+
+def test_a_loadlab_toml_threshold_without_a_source_is_no_data_and_fails(tmp_path: Path) -> None:
+    """Thresholds written in loadlab.toml are the user's, as --threshold's are: a cpu limit this
+    run cannot measure (a remote host, no pid, no process_* series) is no data and fails, while a
+    table that keeps the preset's thresholds leaves it not measured."""
+    own, kept = tmp_path / "own.toml", tmp_path / "kept.toml"
+    own.write_text('[scenarios.smoke]\nthresholds = ["cpu < 80%", "requests > 0"]\n')
+    kept.write_text('[scenarios.smoke]\ndescription = "the preset\'s thresholds"\n')
+    statuses: dict[str, tuple[int, dict[str, str], bool]] = {}
+    with tiny_target() as target:
+        for config in (own, kept):
+            finished = run_loadlab(
+                ["run", "smoke", *SHORT, "--host", target.url, "--config", str(config)],
+                env=base_env(tmp_path),
+                results_dir=tmp_path / config.stem,
+            )
+            statuses[config.stem] = (
+                finished.code,
+                {t["expression"]: t["status"] for t in finished.summary()["thresholds"]},
+                "not measured on this target" in finished.stderr,
+            )
+    assert statuses["own"] == (1, {"cpu < 80%": "no_data", "requests > 0": "pass"}, False)
+    code, kept_statuses, announced = statuses["kept"]
+    assert (kept_statuses["cpu < 80%"], announced) == ("not_measured", True)
+    assert code == 5  # the preset's p99 on a few requests: inconclusive, never failed by cpu
