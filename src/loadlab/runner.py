@@ -278,7 +278,7 @@ def _summarize(
         interrupted=interrupted,
         generator_cpu_percent_max=generator_cpu,
         generator_cores=ENGINES[plan.engine].generator_cores(),
-        saturated_generators=saturated_names(result.workers),
+        saturated_generators=saturated_names(result.workers) + result.saturation,
         host_cpu_percent=_value(aggregates.get("host_cpu_percent")),
         host_cores=float(os.cpu_count() or 1),
     )

@@ -89,9 +89,9 @@ def decide(
         reason += (
             f" ({plural(len(not_measured), 'threshold')} not measured: {', '.join(not_measured)})"
         )
-    if saturated_generators:  # judged per Locust worker, each on its own core
+    if saturated_generators:  # Locust workers, each on its own core, and engine signals
         reason += (
-            f"; the load generator was saturated ({', '.join(saturated_generators)} of a core), "
+            f"; the load generator was saturated ({', '.join(saturated_generators)}), "
             "so latencies are inflated"
         )
     elif saturated:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loadlab.engines.k6 import EpochSeconds, Point, _read_points
+from loadlab.engines.k6 import EpochSeconds, PipeWatch, Point, _read_points
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,39 @@ def test_a_burst_faster_than_the_reader_loses_nothing(tmp_path: Path) -> None:
     while points.get(timeout=10) is not None:
         counted += 1
     assert counted == requests
+
+
+def test_a_full_pipe_is_seen_and_a_quiet_one_is_not() -> None:
+    """A real pipe, as k6's output finds it when the reader falls behind."""
+    read_fd, write_fd = os.pipe()
+    try:
+        watch = PipeWatch()
+        watch.opened(read_fd)
+        assert watch.capacity >= 65536
+        os.write(write_fd, DURATION.encode() * 10)
+        watch.check(read_fd)
+        assert not watch.full_seconds
+        os.set_blocking(write_fd, False)
+        with pytest.raises(BlockingIOError):  # noqa: PT012 - filled until the writer would wait
+            while True:
+                os.write(write_fd, DURATION.encode() * 100)
+        watch.check(read_fd)
+        assert len(watch.full_seconds) == 1
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+@pytest.mark.parametrize(
+    ("full_seconds", "load_s", "named"),
+    [({1}, 10.0, False), ({1, 2}, 10.0, True), ({1, 2}, 60.0, False), ({1, 2, 3}, 60.0, True)],
+)
+def test_a_pipe_full_in_enough_seconds_is_saturation(
+    full_seconds: set[int], load_s: float, named: bool
+) -> None:
+    watch = PipeWatch()
+    watch.full_seconds = full_seconds
+    assert bool(watch.saturation(load_s)) is named
 
 
 _TAGS = '"tags":{"expected_response":"true","method":"GET","name":"/health","status":"200"}'

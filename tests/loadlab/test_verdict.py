@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from loadlab.engines.locust import _master_saturation
 from loadlab.engines.locust_workers import WorkerTally, saturated_names
 from loadlab.results import ThresholdResult
 from loadlab.verdict import decide, threshold_lines
@@ -111,7 +112,7 @@ def test_saturation_is_judged_per_worker_and_names_it() -> None:
         saturated_generators=saturated_names(workers),
     )
     assert verdict.generator_saturated
-    assert "worker 1 on gen-a (97%)" in verdict.reason
+    assert "saturated (worker 1 on gen-a (97% of a core))" in verdict.reason
     assert "gen-b" not in verdict.reason
 
 
@@ -138,3 +139,31 @@ def test_a_saturated_host_is_said_but_not_the_generators_saturation(
     assert verdict.exit_code == 0
     assert not verdict.generator_saturated
     assert ("the host's CPU was saturated (185% of 2 cores" in verdict.reason) is said
+
+
+@pytest.mark.parametrize(
+    ("signal", "engine"),
+    [
+        (_master_saturation(96.0)[0], "locust"),
+        ("k6, whose output waited on loadlab: the pipe was full in 9 of 60 s", "k6"),
+    ],
+    ids=["locust-master", "k6-pipe"],
+)
+def test_an_engine_signal_is_the_generators_saturation(signal: str, engine: str) -> None:
+    """Under its CPU limit, the engine still could not keep up: its own signal names it."""
+    verdict = decide(
+        [_result("pass")],
+        engine_failure=None,
+        interrupted=False,
+        generator_cpu_percent_max=40.0,
+        saturated_generators=(signal,),
+    )
+    assert verdict.exit_code == 0
+    assert verdict.generator_saturated
+    assert f"the load generator was saturated ({signal})" in verdict.reason
+
+
+def test_the_locust_masters_cpu_is_judged_as_locust_warns() -> None:
+    assert _master_saturation(96.4) == ("the Locust master (96% of a core)",)
+    assert _master_saturation(90.0) == ()
+    assert _master_saturation(None) == ()

@@ -10,12 +10,16 @@ instead, written into the run's directory (k6_open_model.py).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import queue
 import signal
+import struct
 import subprocess
+import termios
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +56,44 @@ EXTERNAL_ABORT = 105
 Point = tuple[int, str, str, float, bool, str | None] | tuple[str, int, int]
 
 
+# k6 writes ~3 KB of lines a request: Linux's default 64 KiB pipe holds ~20 requests, so a
+# moment's delay in the reader made k6 wait. 1 MiB is the default /proc/sys/fs/pipe-max-size.
+PIPE_BYTES = 1 << 20
+CHECK_EVERY_LINES = 4096
+# The pipe found full in this share of the load's seconds: k6 waited on loadlab (saturation).
+PIPE_FULL_SHARE = 0.05
+
+
+class PipeWatch:
+    """The seconds in which the pipe from k6 was found at least half full: k6 was waiting, or
+    about to wait, on loadlab's reader, which sent less load than asked."""
+
+    def __init__(self) -> None:
+        self.capacity = 0
+        self.full_seconds: set[int] = set()
+
+    def opened(self, fd: int) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ is Linux's
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        with contextlib.suppress(OSError, AttributeError):
+            self.capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+
+    def check(self, fd: int) -> None:
+        if not self.capacity:
+            return
+        pending = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        if pending >= self.capacity // 2:
+            self.full_seconds.add(int(time.time()))
+
+    def saturation(self, load_s: float) -> tuple[str, ...]:
+        full = len(self.full_seconds)
+        if full < max(2.0, PIPE_FULL_SHARE * load_s):
+            return ()
+        return (
+            f"k6, whose output waited on loadlab: the pipe was full in {full} of {load_s:.0f} s",
+        )
+
+
 class EpochSeconds:
     """k6 writes RFC 3339 times with nanoseconds; parsing each is slow, so seconds are cached."""
 
@@ -71,38 +113,56 @@ class EpochSeconds:
 
 
 def _read_points(
-    pipe: Path, points: queue.SimpleQueue[Point | None], raw: Path | None, open_model: bool = False
+    pipe: Path,
+    points: queue.SimpleQueue[Point | None],
+    raw: Path | None,
+    open_model: bool = False,
+    watch: PipeWatch | None = None,
 ) -> None:
     epoch = EpochSeconds()
+    watch = watch or PipeWatch()
     raw_file: IO[str] | None = open(raw, "w") if raw else None  # noqa: SIM115
     try:
         with open(pipe, encoding="utf-8") as stream:
-            for line in stream:
+            fd = stream.fileno()
+            watch.opened(fd)
+            for count, line in enumerate(stream):
+                if count % CHECK_EVERY_LINES == 0:
+                    watch.check(fd)
                 if '"Point"' not in line:
                     continue
-                if '"metric":"http_req_duration"' in line:
-                    data = json.loads(line)["data"]
-                    tags = data["tags"]
-                    failed = tags.get("expected_response") == "false"
-                    error = None
-                    if failed:
-                        error = tags.get("error") or f"HTTP {tags.get('status', '?')}"
-                    method, name = tags.get("method", ""), tags.get("name", "")
-                    value = float(data["value"])
-                    points.put((epoch(data["time"]), method, name, value, failed, error))
-                    if raw_file is not None:
-                        raw_file.write(f"{method}\t{name}\t{value!r}\t{int(failed)}\n")
-                elif '"metric":"vus"' in line:
-                    data = json.loads(line)["data"]
-                    points.put(("vus", epoch(data["time"]), int(data["value"])))
-                elif open_model and '"metric":"iterations"' in line:
-                    points.put(("arrivals", 1, 0))
-                elif open_model and '"metric":"dropped_iterations"' in line:
-                    points.put(("arrivals", 0, int(float(json.loads(line)["data"]["value"]))))
+                point = _point(line, epoch, open_model)
+                if point is None:
+                    continue
+                points.put(point)
+                if raw_file is not None and len(point) == 6:
+                    _, method, name, value, failed, _ = point
+                    raw_file.write(f"{method}\t{name}\t{value!r}\t{int(failed)}\n")
     finally:
         if raw_file is not None:
             raw_file.close()
         points.put(None)
+
+
+def _point(line: str, epoch: EpochSeconds, open_model: bool) -> Point | None:
+    """The point of one of k6's lines that loadlab uses; None for the others (most of them)."""
+    if '"metric":"http_req_duration"' in line:
+        data = json.loads(line)["data"]
+        tags = data["tags"]
+        failed = tags.get("expected_response") == "false"
+        error = None
+        if failed:
+            error = tags.get("error") or f"HTTP {tags.get('status', '?')}"
+        method, name = tags.get("method", ""), tags.get("name", "")
+        return (epoch(data["time"]), method, name, float(data["value"]), failed, error)
+    if '"metric":"vus"' in line:
+        data = json.loads(line)["data"]
+        return ("vus", epoch(data["time"]), int(data["value"]))
+    if open_model and '"metric":"iterations"' in line:
+        return ("arrivals", 1, 0)
+    if open_model and '"metric":"dropped_iterations"' in line:
+        return ("arrivals", 0, int(float(json.loads(line)["data"]["value"])))
+    return None
 
 
 class K6Engine:
@@ -112,6 +172,7 @@ class K6Engine:
         self._context = context
         self._process: subprocess.Popen[bytes] | None = None
         self._points: queue.SimpleQueue[Point | None] = queue.SimpleQueue()
+        self._watch = PipeWatch()
         self._reader: threading.Thread | None = None
         self._pipe = context.run_dir / PIPE_FILE
         self._interrupted = False
@@ -166,7 +227,7 @@ class K6Engine:
         raw = run_dir / RAW_FILE if plan.keep_raw else None
         self._reader = threading.Thread(
             target=_read_points,
-            args=(self._pipe, self._points, raw, plan.open_model),
+            args=(self._pipe, self._points, raw, plan.open_model, self._watch),
             name="k6-points",
             daemon=True,
         )
@@ -242,6 +303,7 @@ class K6Engine:
             requests,
             failures,
             suite_results=script_thresholds(run_dir / SUMMARY_FILE),
+            saturation=self._watch.saturation(self._context.stats.duration_s()),
         )
 
     def _release_reader(self) -> None:

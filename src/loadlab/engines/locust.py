@@ -32,6 +32,7 @@ from loadlab.rates import format_rate_stages
 from loadlab.results import Stage, ThresholdResult
 from loadlab.stages import format_stages
 from loadlab.target import free_port
+from loadlab.verdict import SATURATION_PERCENT
 
 if TYPE_CHECKING:
     from loadlab.plan import RunPlan
@@ -103,6 +104,7 @@ class LocustEngine:
         self._mismatch: str | None = None  # a worker whose suite is not the master's
         self._notices: list[str] = []
         self._tally = WorkerTally()
+        self._master_cpu_max: float | None = None  # Locust's own view of its master's CPU
 
     def start(self) -> None:
         binary = find_binary(self.binary, hint=self.install_hint)
@@ -198,6 +200,7 @@ class LocustEngine:
                 *((_lost_verdict(self._lost, self._back),) if self._lost else ()),
             ),
             workers=self._tally.result(),
+            saturation=_master_saturation(self._master_cpu_max),
         )
 
     def _read_stream(self) -> None:
@@ -246,10 +249,18 @@ class LocustEngine:
         elif record["type"] in ("worker_lost", "worker_back", "suite_mismatch"):
             self._worker_event(record)
         elif record["type"] == "users":
-            stats.set_users(int(record["t"]), int(record["users"]))
-            if record.get("worker_cpu_max") is not None:
-                stats.note_generator_cpu(float(record["worker_cpu_max"]))
-            self._tally.cpu(record.get("workers") or {})
+            self._users(record)
+
+    def _users(self, record: dict[str, Any]) -> None:
+        """The master's second: users running, and the CPU of each worker and of itself."""
+        stats = self._context.stats
+        stats.set_users(int(record["t"]), int(record["users"]))
+        if record.get("worker_cpu_max") is not None:
+            stats.note_generator_cpu(float(record["worker_cpu_max"]))
+        self._tally.cpu(record.get("workers") or {})
+        master_cpu = record.get("master_cpu")
+        if master_cpu is not None:
+            self._master_cpu_max = max(float(master_cpu), self._master_cpu_max or 0.0)
 
     def _worker_event(self, record: dict[str, Any]) -> None:
         """A worker lost or back (no heartbeat), or one running another suite than the master."""
@@ -329,3 +340,10 @@ def _aggregated_row(path: Path) -> tuple[int | None, int | None]:
             if row.get("Name") == "Aggregated":
                 return int(row["Request Count"]), int(row["Failure Count"])
     return None, None
+
+
+def _master_saturation(cpu_max: float | None) -> tuple[str, ...]:
+    """The master merges every worker's reports on one core; Locust itself warns past 90 %."""
+    if cpu_max is None or cpu_max <= SATURATION_PERCENT:
+        return ()
+    return (f"the Locust master ({cpu_max:.0f}% of a core)",)

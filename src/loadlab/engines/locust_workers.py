@@ -82,7 +82,7 @@ class WorkerTally:
 def saturated_names(workers: tuple[GeneratorWorker, ...]) -> tuple[str, ...]:
     """The saturated workers, in the words of the verdict line."""
     return tuple(
-        f"worker {w.index} on {w.host} ({w.cpu_percent_max:.0f}%)"
+        f"worker {w.index} on {w.host} ({w.cpu_percent_max:.0f}% of a core)"
         for w in workers
         if w.saturated and w.cpu_percent_max is not None
     )
