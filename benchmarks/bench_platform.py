@@ -8,6 +8,10 @@ with runs interleaved, is the figure to trust, and every figure is the median of
 - Maximum throughput: `wrk` (closed loop, fixed connections) on each endpoint.
 - P95 at half of that maximum: k6's `constant-arrival-rate` executor (an open loop, so a slow
   response cannot slow the arrivals down), which plain `wrk` lacks.
+- CPU per request: the server process's CPU time (user + system) during each wrk run over the
+  requests it answered. Other work on the machine takes cores away from the server, which lowers
+  req/s, but hardly changes what each request costs; so this figure, and each run's ratio to the
+  peer run just before it, move much less than req/s on a loaded machine.
 
 The platform runs as `platform-api serve --workers 1` on a SQLite database filled by
 `platform-api seed --size small`, with rate limits raised out of reach (the token bucket still runs
@@ -15,6 +19,7 @@ on every request). Endpoints: `/health` on both, then the platform's `GET /api/v
 (a page of 20, with an API key) and `POST /api/v1/workspaces`.
 
     .venv/bin/python benchmarks/bench_platform.py [--duration 5] [--runs 3] [--connections 32]
+        [--endpoints platform-health,platform-read,platform-write]
 
 Prints a Markdown table with the exact commands (copied into docs/benchmarks.md).
 """
@@ -39,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 from loadlab.target import serve_platform
 
@@ -46,6 +52,7 @@ BIN = Path(sys.executable).parent
 PEER_REFERENCE_RPS = 3_500.0  # the issue's figure for a bare FastAPI route on these machines
 GOALS_RPS = {"health": 3_000.0, "read": 1_500.0}
 GOAL_P95_MS = 50.0
+PLATFORM_ENDPOINTS = ("platform-health", "platform-read", "platform-write")
 PEER_APP = '''"""The bare FastAPI app with one trivial route that the platform is compared with."""
 
 from fastapi import FastAPI
@@ -97,6 +104,7 @@ class Endpoint:
     label: str
     base_url: str
     path: str
+    server_pid: int
     method: str = "GET"
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
@@ -109,6 +117,7 @@ class Endpoint:
 @dataclass
 class Figures:
     max_rps: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # server CPU per request, per wrk run
     p95_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     wrk_command: str = ""
@@ -158,7 +167,8 @@ def serving(
                 process.wait(timeout=5)
 
 
-def start_platform(stack: ExitStack, workdir: Path) -> str:
+def start_platform(stack: ExitStack, workdir: Path) -> tuple[str, int]:
+    """The platform's base URL and process id."""
     env = {
         **os.environ,
         "PLATFORM_DATABASE_URL": f"sqlite:///{workdir / 'platform.db'}",
@@ -177,10 +187,11 @@ def start_platform(stack: ExitStack, workdir: Path) -> str:
             timeout=600,
         )
     served = stack.enter_context(serve_platform(env, workdir / "platform.out"))
-    return served.base_url
+    return served.base_url, served.process.pid
 
 
-def start_peer(stack: ExitStack, workdir: Path) -> str:
+def start_peer(stack: ExitStack, workdir: Path) -> tuple[str, int]:
+    """The bare peer's base URL and process id."""
     (workdir / "bench_peer.py").write_text(PEER_APP)
     port = free_port()
     command = [
@@ -197,10 +208,10 @@ def start_peer(stack: ExitStack, workdir: Path) -> str:
         "--no-access-log",
     ]
     base_url = f"http://127.0.0.1:{port}"
-    stack.enter_context(
+    pid = stack.enter_context(
         serving(command, dict(os.environ), workdir / "peer.log", f"{base_url}/health")
     )
-    return base_url
+    return base_url, pid
 
 
 def member_key(base_url: str, workspaces: int = 20) -> str:
@@ -230,16 +241,26 @@ def wrk_command(endpoint: Endpoint, seconds: int, connections: int, post_script:
     return [*command, endpoint.url]
 
 
-def run_wrk(command: list[str], seconds: int) -> tuple[float, str]:
-    """Requests per second, and a note when any response was not 2xx/3xx or a socket failed."""
+def cpu_s(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def run_wrk(command: list[str], seconds: int, server_pid: int) -> tuple[float, float, str]:
+    """Requests per second, the server's CPU ms per request, and a note when any response was
+    not 2xx/3xx or a socket failed."""
+    cpu_before = cpu_s(server_pid)
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 60, check=True
     )
+    cpu_used_s = cpu_s(server_pid) - cpu_before
     match = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
-    if match is None:
+    count = re.search(r"(\d+) requests in", result.stdout)
+    if match is None or count is None:
         raise RuntimeError(f"no Requests/sec in the wrk output:\n{result.stdout}")
     notes = re.findall(r"(Non-2xx or 3xx responses: \d+|Socket errors: .*)", result.stdout)
-    return float(match.group(1)), "; ".join(notes)
+    cpu_ms = cpu_used_s * 1000 / max(1, int(count.group(1)))
+    return float(match.group(1)), cpu_ms, "; ".join(notes)
 
 
 def k6_command(
@@ -311,13 +332,17 @@ def measure(
     for run in range(runs):
         for endpoint in endpoints:
             command = wrk_command(endpoint, seconds, connections, post_script)
-            rps, note = run_wrk(command, seconds)
+            rps, cpu_ms, note = run_wrk(command, seconds, endpoint.server_pid)
             fig = figures[endpoint.name]
             fig.max_rps.append(rps)
+            fig.cpu_ms.append(cpu_ms)
             fig.wrk_command = shell(command)
             if note:
                 fig.errors.append(f"wrk run {run + 1}: {note}")
-            print(f"run {run + 1} {endpoint.name}: wrk {rps:,.0f} req/s {note}", file=sys.stderr)
+            print(
+                f"run {run + 1} {endpoint.name}: wrk {rps:,.0f} req/s, {cpu_ms:.3f} ms CPU {note}",
+                file=sys.stderr,
+            )
     for run in range(runs):
         for endpoint in endpoints:
             fig = figures[endpoint.name]
@@ -346,13 +371,21 @@ def report(endpoints: list[Endpoint], figures: dict[str, Figures], args: argpars
         f"{PEER_REFERENCE_RPS:,.0f}, which a heavier client must have measured), is the figure "
         "that survives the shared machine's noise.",
         "",
-        "| endpoint | max req/s (median) | runs | ratio to peer | goal | "
-        "P95 at half max (median) | runs | verdict |",
-        "|---|---|---|---|---|---|---|---|",
+        "Each run's ratio is to the peer's run just before it; CPU is the server process's "
+        "CPU time per request during the wrk runs (median), and its ratio the peer's CPU per "
+        "request over the endpoint's: what the ratio of req/s would be if each had a core.",
+        "",
+        "| endpoint | max req/s (median) | runs | ratio to peer | each run's ratio | "
+        "CPU per request | CPU ratio | goal | P95 at half max (median) | runs | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    peer = figures["peer-health"]
+    peer_cpu_ms = statistics.median(peer.cpu_ms)
     for endpoint in endpoints:
         fig = figures[endpoint.name]
         rps = statistics.median(fig.max_rps)
+        run_ratios = [r / p for r, p in zip(fig.max_rps, peer.max_rps, strict=True)]
+        cpu_ms = statistics.median(fig.cpu_ms)
         p95 = statistics.median(fig.p95_ms)
         goal = GOALS_RPS.get(endpoint.name.removeprefix("platform-"))
         goal_text = f"≥ {goal:,.0f} req/s, " if goal else ""
@@ -360,7 +393,9 @@ def report(endpoints: list[Endpoint], figures: dict[str, Figures], args: argpars
         verdict = "reference" if endpoint.name == "peer-health" else ("meets" if met else "misses")
         lines.append(
             f"| {endpoint.label} | {rps:,.0f} | {' / '.join(f'{r:,.0f}' for r in fig.max_rps)} "
-            f"| {rps / peer_rps:.2f} | {goal_text}P95 < {GOAL_P95_MS:.0f} ms | {p95:.1f} ms "
+            f"| {rps / peer_rps:.2f} | {' / '.join(f'{r:.3f}' for r in run_ratios)} "
+            f"| {cpu_ms:.3f} ms | {peer_cpu_ms / cpu_ms:.3f} "
+            f"| {goal_text}P95 < {GOAL_P95_MS:.0f} ms | {p95:.1f} ms "
             f"| {' / '.join(f'{p:.1f}' for p in fig.p95_ms)} | {verdict} |"
         )
     lines += ["", "Commands (ports, keys and paths differ per run):", ""]
@@ -379,9 +414,24 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument(
+        "--endpoints",
+        default=",".join(PLATFORM_ENDPOINTS),
+        help="the platform's endpoints to measure beside the peer, comma-separated "
+        f"(default: {','.join(PLATFORM_ENDPOINTS)})",
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="keep the database, logs and k6 summaries here (new directory)"
     )
     args = parser.parse_args()
+    chosen = args.endpoints.split(",")
+    unknown = sorted(set(chosen) - set(PLATFORM_ENDPOINTS))
+    if unknown:
+        print(
+            f"bench_platform: unknown endpoints {', '.join(unknown)};"
+            f" choose among {', '.join(PLATFORM_ENDPOINTS)}",
+            file=sys.stderr,
+        )
+        return 2
     if shutil.which("wrk") is None:
         print("bench_platform: wrk is not installed; run `apt-get install -y wrk`", file=sys.stderr)
         return 2
@@ -393,18 +443,19 @@ def main() -> int:
             workdir = Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-platform-"))
             )
-        peer = start_peer(stack, workdir)
-        platform = start_platform(stack, workdir)
+        peer, peer_pid = start_peer(stack, workdir)
+        platform, pid = start_platform(stack, workdir)
         auth = {"Authorization": f"Bearer {member_key(platform)}"}
         endpoints = [
-            Endpoint("peer-health", "peer `GET /health`", peer, "/health"),
-            Endpoint("platform-health", "platform `GET /health`", platform, "/health"),
+            Endpoint("peer-health", "peer `GET /health`", peer, "/health", peer_pid),
+            Endpoint("platform-health", "platform `GET /health`", platform, "/health", pid),
             Endpoint("platform-read", "platform `GET /api/v1/workspaces`", platform,
-                     "/api/v1/workspaces", headers=auth),
+                     "/api/v1/workspaces", pid, headers=auth),
             Endpoint("platform-write", "platform `POST /api/v1/workspaces`", platform,
-                     "/api/v1/workspaces", "POST", auth,
+                     "/api/v1/workspaces", pid, "POST", auth,
                      '{"name": "bench", "description": "written by k6"}'),
         ]  # fmt: skip
+        endpoints = [e for e in endpoints if e.name == "peer-health" or e.name in chosen]
         figures = measure(endpoints, workdir, args.runs, args.duration, args.connections)
         print(report(endpoints, figures, args))
     return 0
