@@ -9,12 +9,14 @@ value).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from platform_api.errors import BadRequest
@@ -78,3 +80,45 @@ def paginate(
     rows = rows[: params.limit]
     last = rows[-1]
     return rows, encode_cursor(last.created_at, last.id)
+
+
+@dataclass(frozen=True)
+class KeysetQuery:
+    """A Core query's first page and its next pages, built once (`paginate` builds an ORM query
+    per call: on the busiest reads that and loading ORM objects cost more than the query itself,
+    docs/benchmarks.md, "Reads, third round"). Rows are plain `Row`s of the query's columns,
+    which must include `created_at` and `id`; newest first."""
+
+    first: Select[Any]
+    after: Select[Any]
+
+    @classmethod
+    def of(
+        cls, stmt: Select[Any], created_at: ColumnElement[datetime], row_id: ColumnElement[str]
+    ) -> KeysetQuery:
+        after = stmt.where(
+            or_(
+                created_at < bindparam("cursor_at"),
+                and_(created_at == bindparam("cursor_at"), row_id < bindparam("cursor_id")),
+            )
+        )
+        order = (created_at.desc(), row_id.desc())
+        limit = bindparam("page_limit", type_=Integer)
+        return cls(stmt.order_by(*order).limit(limit), after.order_by(*order).limit(limit))
+
+    def page(
+        self, session: Session, params: PageParams, binds: Mapping[str, Any]
+    ) -> tuple[Sequence[Row[Any]], str | None]:
+        """One page for the statement's own `binds`, and the next page's cursor (None at the
+        end)."""
+        values = {**binds, "page_limit": params.limit + 1}
+        stmt = self.first
+        if params.cursor:
+            values["cursor_at"], values["cursor_id"] = decode_cursor(params.cursor)
+            stmt = self.after
+        rows = session.connection().execute(stmt, values).all()
+        if len(rows) <= params.limit:
+            return rows, None
+        rows = rows[: params.limit]
+        last = rows[-1]
+        return rows, encode_cursor(last.created_at, last.id)

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from platform_api import audit
 from platform_api.context import RequestContext
 from platform_api.errors import NotFound
 from platform_api.models import Workspace
-from platform_api.pagination import PageParams, paginate
+from platform_api.pagination import KeysetQuery, PageParams
+
+_WORKSPACES = Workspace.__table__
+# The busiest read, in Core: WorkspaceRead's columns of the owner's workspaces.
+_OWNED = KeysetQuery.of(
+    select(
+        *(
+            _WORKSPACES.c[name]
+            for name in ("id", "name", "description", "owner_id", "created_at", "updated_at")
+        )
+    ).where(_WORKSPACES.c.owner_id == bindparam("owner_id")),
+    _WORKSPACES.c.created_at,
+    _WORKSPACES.c.id,
+)
 
 
 def get_owned(session: Session, ctx: RequestContext, workspace_id: str) -> Workspace:
@@ -22,9 +38,9 @@ def get_owned(session: Session, ctx: RequestContext, workspace_id: str) -> Works
 
 def list_workspaces(
     session: Session, ctx: RequestContext, params: PageParams
-) -> tuple[list[Workspace], str | None]:
-    stmt = select(Workspace).where(Workspace.owner_id == ctx.user_id)
-    return paginate(session, stmt, Workspace.created_at, Workspace.id, params)
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """The caller's workspaces, newest first: rows with the columns of `WorkspaceRead`."""
+    return _OWNED.page(session, params, {"owner_id": ctx.user_id})
 
 
 def create_workspace(
