@@ -26,13 +26,14 @@ from datetime import datetime
 from typing import Annotated, ParamSpec, TypeVar
 
 import anyio
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from platform_api.context import RequestContext
 from platform_api.db import Database
 from platform_api.errors import Forbidden, RateLimited, Unauthorized
+from platform_api.middleware import RATE_LIMIT_HEADERS
 from platform_api.models import User
 from platform_api.ratelimit import Decision, RateLimiter
 from platform_api.settings import Settings
@@ -180,7 +181,7 @@ async def run_in_session(
 
     def answer(result: T) -> T:
         if pending is not None:
-            pending.response.headers.update(decision[0].headers())
+            _allowed(request, decision[0])
             request.state.user_id = pending.context.user_id
         return result
 
@@ -238,16 +239,25 @@ _CALLER_BY_KEY_HASH = select(*(_USERS.c[f.name] for f in fields(Caller))).where(
 )
 
 
-async def current_user(request: Request, response: Response) -> Caller:
+async def current_user(request: Request) -> Caller:
     """The caller, looked up in a hop of its own (`/auth/me`, admin routes, writes, the heavy
     POSTs). A read with a `Context` is authenticated in its route's hop instead."""
     user, decision = await anyio.to_thread.run_sync(
         _authenticate, request, _bearer_key(request), limiter=_budgets(request).db
     )
-    response.headers.update(decision.headers())
+    _allowed(request, decision)
     request.state.user_id = user.id
     request.state.platform_user = user
     return user
+
+
+def _allowed(request: Request, decision: Decision) -> None:
+    """The caller's RateLimit-* headers, which the middleware adds to whatever answers it: a
+    route may return its own `Response` (no dependency's headers are merged into one)."""
+    headers = decision.headers().items()
+    setattr(
+        request.state, RATE_LIMIT_HEADERS, [(k.lower().encode(), v.encode()) for k, v in headers]
+    )
 
 
 def _authenticate(request: Request, key: str) -> tuple[Caller, Decision]:
@@ -307,17 +317,16 @@ class _PendingCaller:
 
     key: str
     context: RequestContext
-    response: Response
 
 
-async def request_context(request: Request, response: Response) -> RequestContext:
+async def request_context(request: Request) -> RequestContext:
     user: Caller | None = getattr(request.state, "platform_user", None)
     if user is None and request.method in WRITE_METHODS:
-        user = await current_user(request, response)
+        user = await current_user(request)
     if user is not None:  # already authenticated (a write, or `require_admin` before this)
         return _context(request, user)
     context = _context(request, None)
-    setattr(request.state, PENDING, _PendingCaller(_bearer_key(request), context, response))
+    setattr(request.state, PENDING, _PendingCaller(_bearer_key(request), context))
     return context
 
 

@@ -26,6 +26,10 @@ TEST_RUN_HEADER = b"x-load-test-run"
 REQUEST_ID_HEADER = b"x-request-id"
 TEST_RUN_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 NEVER_FAULTED = ("/health", "/metrics", "/api/v1/admin/faults")
+# The request state's raw RateLimit-* headers, set once the caller is let through
+# (platform_api.deps): added here to every answer that follows, the routes' own Responses and
+# error bodies included.
+RATE_LIMIT_HEADERS = "rate_limit_headers"
 
 
 class FaultState:
@@ -69,8 +73,11 @@ class PlatformMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode()),
+                    *state.get(RATE_LIMIT_HEADERS, ()),
+                ]
             await send(message)
 
         started = time.perf_counter()

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from platform_api.deps import Context, DbSession, run_in_session
-from platform_api.pagination import Page, PageParams, page_params
+from platform_api.pagination import Page, PageParams, page_params, page_response
 from platform_api.workspaces import service
 from platform_api.workspaces.schemas import WorkspaceCreate, WorkspaceRead, WorkspaceUpdate
 
@@ -21,12 +21,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("")
+@router.get("", response_model=Page[WorkspaceRead])
 async def list_workspaces(
     session: DbSession, ctx: Context, params: Annotated[PageParams, Depends(page_params)]
-) -> Page[WorkspaceRead]:
+) -> Response:
     rows, cursor = await run_in_session(session, service.list_workspaces, session, ctx, params)
-    return Page(items=[WorkspaceRead.model_validate(w) for w in rows], next_cursor=cursor)
+    return page_response(rows, cursor)
 
 
 @router.post("", status_code=201)
