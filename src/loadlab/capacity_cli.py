@@ -36,7 +36,7 @@ def run_capacity(scenario: str, config_path: Path | None, values: dict[str, Any]
     problems = Problems()  # the search's options, loadlab.toml and the plan, named at once
     found = problems.gather(lambda: search_settings(values))
     quiet = values.pop("no_progress", False)
-    options = Options(**{key: value for key, value in values.items() if value is not None})
+    options = Options.of(values)
     read = problems.config(config_path)
     # With refused search options the default ones stand in: the plan's own checks still run.
     trial = found or SearchSettings()

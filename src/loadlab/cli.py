@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from loadlab.baselines import comparison_lines
+from loadlab.engines import ENGINES
 from loadlab.errors import (
     EXIT_INTERRUPTED,
     EXIT_TARGET_OR_ENGINE,
@@ -82,10 +83,15 @@ _SUITE_FILES = _options(
     click.option(
         "-E", "--exclude-tags", default=None, help="Skip tasks with these tags (comma-separated)."
     ),
-    click.option(
-        "-f", "--locustfile", default=None, help="Locust suite (default load_tests/locustfile.py)."
+    *(  # one per engine, as the engine spells it; Options.of gathers them into `scripts`
+        click.option(
+            *filter(None, (engine.script_short_option, engine.script_option)),
+            engine.script_setting,
+            default=None,
+            help=engine.script_help,
+        )
+        for engine in ENGINES.values()
     ),
-    click.option("--k6-script", default=None, help="k6 suite (default load_tests/k6_script.js)."),
     click.option("--results-dir", default=None, help="Where run folders go (default: results)."),
 )
 # What `run` and `capacity` share: the suite, the target, the thresholds, the monitor.
@@ -195,7 +201,7 @@ def run(scenario: str, config: Path | None, no_progress: bool, **values: Any) ->
     problems = Problems()  # every problem of every source named at once, before anything starts
     influxdb = problems.gather(lambda: _influx_target(values))
     labels, history_url = values.pop("labels"), values.pop("history_url")
-    options = Options(**{key: value for key, value in values.items() if value is not None})
+    options = Options.of(values)
     checked = check_run(problems, scenario, config, options, labels=labels, history_url=history_url)
     outcome = execute(
         checked.plan,
@@ -279,7 +285,7 @@ def k8s(scenario: str, config: Path | None, **values: Any) -> int:
         namespace=values.pop("namespace"),
     )
     out = values.pop("out")
-    options = Options(**{key: value for key, value in values.items() if value is not None})
+    options = Options.of(values)
     problems = Problems()
     problems.gather(lambda: check_cluster(cluster))
     read = problems.config(config)

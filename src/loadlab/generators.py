@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from loadlab.engines import ENGINES
+
 DEFAULT_PORT = 5557  # Locust's own default, so `loadlab worker --master HOST` needs no port
 DEFAULT_WAIT_S = 60.0
 
@@ -59,8 +61,10 @@ def generators(
     ]
     if not given:
         return Generators(), problems
-    if engine != "locust":
-        problems.append(f"{', '.join(given)}: generator hosts are for --engine locust")
+    chosen = ENGINES.get(engine)
+    if chosen is None or not chosen.remote_workers:
+        joining = " or ".join(name for name, other in ENGINES.items() if other.remote_workers)
+        problems.append(f"{', '.join(given)}: generator hosts are for --engine {joining}")
         return Generators(), problems
     if expect is None or expect < 1:
         problems.append("--expect-workers N (at least 1) says how many remote workers to wait for")

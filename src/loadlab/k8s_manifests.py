@@ -23,7 +23,7 @@ import shlex
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,13 +98,13 @@ def write_manifests(plan: RunPlan, cluster: Cluster, out_dir: Path) -> list[Path
             "loadlab k8s needs --host: the target's URL as the cluster's pods reach it",
             hint="the embedded platform runs only on this machine",
         )
-    if plan.engine == "k6":
-        files = {"testrun.yaml": _dump(_k6_documents(plan, cluster))}
-    else:
-        files = {
-            "locusttest.yaml": _dump(_locust_documents(plan, cluster)),
-            "Dockerfile": _dockerfile(),
-        }
+    operator = _OPERATORS.get(plan.engine)
+    if operator is None:  # an engine without a Kubernetes operator loadlab writes for
+        raise UsageError(
+            f"loadlab k8s writes manifests for --engine {' or '.join(_OPERATORS)}",
+            hint="run the scenario with `loadlab run`",
+        )
+    files = operator(plan, cluster)
     taken = [out_dir / name for name in files if (out_dir / name).exists()]
     if taken:
         raise UsageError(
@@ -117,6 +117,23 @@ def write_manifests(plan: RunPlan, cluster: Cluster, out_dir: Path) -> list[Path
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _locust_files(plan: RunPlan, cluster: Cluster) -> dict[str, str]:
+    """The Locust operator's LocustTest, and the Dockerfile of the image its pods run."""
+    return {"locusttest.yaml": _dump(_locust_documents(plan, cluster)), "Dockerfile": _dockerfile()}
+
+
+def _k6_files(plan: RunPlan, cluster: Cluster) -> dict[str, str]:
+    """The k6-operator's TestRun (k6's own image needs no Dockerfile)."""
+    return {"testrun.yaml": _dump(_k6_documents(plan, cluster))}
+
+
+# Each engine's operator: the files written, the one to `kubectl apply -f` first.
+_OPERATORS: dict[str, Callable[[RunPlan, Cluster], dict[str, str]]] = {
+    "locust": _locust_files,
+    "k6": _k6_files,
+}
 
 
 def locust_args(plan: RunPlan, workers: int) -> list[str]:

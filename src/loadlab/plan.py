@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -64,8 +66,7 @@ class Options:
     expect_workers_max_wait: float | None = None
     tags: str | None = None
     exclude_tags: str | None = None
-    locustfile: str | None = None
-    k6_script: str | None = None
+    scripts: Mapping[str, str] = field(default_factory=dict)  # engine name -> its suite
     workers: int | None = None
     thresholds: tuple[str, ...] = ()
     results_dir: str | None = None
@@ -74,6 +75,15 @@ class Options:
     target_pid: int | None = None
     db_url: str | None = None
     sample_interval: float | None = None
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Options:
+        """The options from a command's values: each engine's suite option (its
+        `script_setting`) goes into `scripts`, and a value not given (None) is left out."""
+        given = {key: value for key, value in values.items() if value is not None}
+        settings = {engine.script_setting: name for name, engine in ENGINES.items()}
+        scripts = {settings[key]: given.pop(key) for key in list(given) if key in settings}
+        return cls(**given, scripts=scripts)
 
 
 @dataclass(frozen=True)
@@ -452,13 +462,13 @@ def _script(engine: str, config: Config, options: Options, problems: list[str]) 
     if chosen is None:
         return Path()
     for name, other in ENGINES.items():
-        if other is not chosen and getattr(options, other.script_setting):
+        if other is not chosen and options.scripts.get(name):
             problems.append(
                 f"{other.script_option} is for --engine {name}; "
                 f"give {chosen.script_option} for {engine}"
             )
     flag = chosen.script_option
-    text = str(getattr(options, chosen.script_setting) or getattr(config, chosen.script_setting))
+    text = options.scripts.get(engine) or config.scripts[engine]
     path = Path(text)
     if not path.is_file():
         problems.append(f"{flag} {text} not found (run from the repository root or give {flag})")

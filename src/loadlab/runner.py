@@ -26,7 +26,6 @@ from loadlab.engines import (
     check_available,
     create_engine,
 )
-from loadlab.engines.locust_workers import saturated_names
 from loadlab.errors import Interrupted, LoadlabError
 from loadlab.histograms import Arrivals, ClientResult, RunStats
 from loadlab.history_config import HistorySettings
@@ -278,7 +277,7 @@ def _summarize(
         interrupted=interrupted,
         generator_cpu_percent_max=generator_cpu,
         generator_cores=ENGINES[plan.engine].generator_cores(),
-        saturated_generators=saturated_names(result.workers) + result.saturation,
+        saturated_generators=result.saturation,
         host_cpu_percent=_value(aggregates.get("host_cpu_percent")),
         host_cores=float(os.cpu_count() or 1),
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from loadlab.engines import ENGINES
 from loadlab.errors import UsageError
 from loadlab.rates import describe, parse_rate, parse_rate_stages
 from loadlab.results import RateStage, Stage
@@ -47,7 +48,8 @@ _PROFILES = (
     (frozenset({"users", "spawn_rate"}), frozenset({"users", "spawn_rate", "run_time"})),
 )
 _PROFILE_KEYS = frozenset().union(*(keys for _, keys in _PROFILES))
-_DEFAULT_KEYS = frozenset({"engine", "locustfile", "k6_script", "results_dir"})
+# Each engine's suite is a key of its own, named by the engine (`script_setting`).
+_DEFAULT_KEYS = frozenset({"engine", "results_dir", *(e.script_setting for e in ENGINES.values())})
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,7 @@ class Scenario:
 class Config:
     scenarios: Mapping[str, Scenario]
     engine: str
-    locustfile: str
-    k6_script: str
+    scripts: Mapping[str, str]  # engine name -> its suite, from its `script_setting` key
     results_dir: str
     sources: tuple[str, ...]
     # [history]: url, baseline_runs, regressions; checked by history_config.py
@@ -249,8 +250,9 @@ def _build(layers: list[tuple[str, dict[str, Any]]]) -> ConfigRead:
     config = Config(
         scenarios=MappingProxyType(scenarios),
         engine=defaults["engine"],
-        locustfile=defaults["locustfile"],
-        k6_script=defaults["k6_script"],
+        scripts=MappingProxyType(
+            {name: defaults.get(e.script_setting, e.default_script) for name, e in ENGINES.items()}
+        ),
         results_dir=defaults["results_dir"],
         sources=tuple(source for source, _ in layers),
         history=MappingProxyType(found.history),

@@ -211,7 +211,7 @@ export function handleSummary(data) {
 
 def _plan(tmp_path: Path, script: Path, host: str, **options: Any) -> RunPlan:
     config = load_config(cwd=tmp_path)
-    chosen = Options(engine="k6", k6_script=str(script), host=host, **options)
+    chosen = Options(engine="k6", scripts={"k6": str(script)}, host=host, **options)
     return replace(resolve_plan(config, "smoke", chosen), results_dir=tmp_path)
 
 

@@ -18,9 +18,9 @@ K6_SCRIPT = str(SUITES / "health_k6.js")
 
 def _plan(scenario: str, tmp_path: Path, **options: object) -> RunPlan:
     config = load_config(cwd=tmp_path)
-    defaults: dict[str, object] = {"locustfile": LOCUSTFILE}
+    defaults: dict[str, object] = {"scripts": {"locust": LOCUSTFILE}}
     if options.get("engine") == "k6":
-        defaults = {"k6_script": K6_SCRIPT}
+        defaults = {"scripts": {"k6": K6_SCRIPT}}
     return resolve_plan(config, scenario, Options(**{**defaults, **options}))  # type: ignore[arg-type]
 
 
@@ -87,8 +87,12 @@ def test_plan_carries_options(tmp_path: Path) -> None:
         pytest.param({"users": 0}, "--users must be positive", id="zero-users"),
         pytest.param({"host": "localhost:8000"}, "not a base URL", id="host-without-scheme"),
         pytest.param({"thresholds": ("p97 < 1s",)}, "unknown threshold metric", id="bad-threshold"),
-        pytest.param({"locustfile": "/nonexistent.py"}, "not found", id="missing-suite"),
-        pytest.param({"k6_script": K6_SCRIPT}, "is for --engine k6", id="k6-script-on-locust"),
+        pytest.param({"scripts": {"locust": "/nonexistent.py"}}, "not found", id="missing-suite"),
+        pytest.param(
+            {"scripts": {"locust": LOCUSTFILE, "k6": K6_SCRIPT}},
+            "is for --engine k6",
+            id="k6-script-on-locust",
+        ),
     ],
 )
 def test_refuses(tmp_path: Path, options: dict[str, object], message: str) -> None:

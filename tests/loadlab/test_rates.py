@@ -23,7 +23,7 @@ LOCUSTFILE = str(Path(__file__).parent / "suites" / "health_locustfile.py")
 
 def _plan(scenario: str, tmp_path: Path, **options: object) -> RunPlan:
     config = load_config(cwd=tmp_path)
-    return resolve_plan(config, scenario, Options(locustfile=LOCUSTFILE, **options))  # type: ignore[arg-type]
+    return resolve_plan(config, scenario, Options(scripts={"locust": LOCUSTFILE}, **options))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

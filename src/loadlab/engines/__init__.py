@@ -1,9 +1,10 @@
 """Load engines by name: Locust and k6 behind one small `Engine` protocol.
 
-Each engine class describes itself (binary and install hint, its script option and setting, how
-many workers it runs, its generator cores, the stages it cannot run, whether a suite sets its own
-load), so `plan.py` and `runner.py` hold no engine names; a third engine is a new module here and
-a row in `ENGINES`.
+Each engine class describes itself (binary and install hint; its suite's option, loadlab.toml key
+and default; how many workers it runs and whether other hosts' may join; its generator cores; the
+stages it cannot run; whether a suite sets its own load), so the command line, the configuration,
+the plan and the runner hold no engine names; a third engine is a new module here and a row in
+`ENGINES` (docs/architecture.md, Engines).
 """
 
 from __future__ import annotations

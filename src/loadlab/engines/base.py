@@ -45,8 +45,8 @@ class EngineResult:
     # suite's environment.process_exit_code); they count in the verdict beside loadlab's.
     suite_results: tuple[ThresholdResult, ...] = ()
     workers: tuple[GeneratorWorker, ...] = ()  # Locust's worker processes, each on its own
-    # What of the engine itself could not keep up (the Locust master's CPU, k6 waiting on the
-    # pipe to loadlab), in the verdict's words: counted as the load generator's saturation.
+    # What of the engine could not keep up (a Locust worker's or the master's CPU, k6 waiting on
+    # the pipe to loadlab), in the verdict's words: counted as the load generator's saturation.
     saturation: tuple[str, ...] = ()
 
 

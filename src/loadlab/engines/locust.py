@@ -25,7 +25,7 @@ from loadlab.engines.base import (
     suite_environment,
 )
 from loadlab.engines.locust_shape import own_shape
-from loadlab.engines.locust_workers import WorkerTally
+from loadlab.engines.locust_workers import WorkerTally, saturated_names
 from loadlab.histograms import decode
 from loadlab.processes import kill_group, wait_or_kill
 from loadlab.rates import format_rate_stages
@@ -66,7 +66,11 @@ class LocustEngine:
     binary = "locust"
     install_hint = "pip install locust"
     script_option = "--locustfile"
-    script_setting = "locustfile"  # the name in plan.Options and loadlab.toml's [defaults]
+    script_short_option: str | None = "-f"  # Locust's own spelling
+    script_setting = "locustfile"  # the key in loadlab.toml's [defaults]
+    default_script = "load_tests/locustfile.py"
+    script_help = f"Locust suite (default {default_script})."
+    remote_workers = True  # `loadlab worker` on other hosts joins the master (generators.py)
 
     @staticmethod
     def workers(requested: int | None) -> tuple[int, str | None]:
@@ -188,6 +192,7 @@ class LocustEngine:
                 p.name for p in run_dir.iterdir() if p.name.startswith(CSV_PREFIX) and p.is_file()
             )
         )
+        workers = self._tally.result()
         return EngineResult(
             code,
             failed,
@@ -199,8 +204,8 @@ class LocustEngine:
                 *(() if suite_code is None else (_suite_verdict(suite_code),)),
                 *((_lost_verdict(self._lost, self._back),) if self._lost else ()),
             ),
-            workers=self._tally.result(),
-            saturation=_master_saturation(self._master_cpu_max),
+            workers=workers,
+            saturation=saturated_names(workers) + _master_saturation(self._master_cpu_max),
         )
 
     def _read_stream(self) -> None:
