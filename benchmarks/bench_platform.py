@@ -19,7 +19,10 @@ on every request). Endpoints: `/health` on both, then the platform's `GET /api/v
 (a page of 20, with an API key) and `POST /api/v1/workspaces`.
 
     .venv/bin/python benchmarks/bench_platform.py [--duration 5] [--runs 3] [--connections 32]
-        [--endpoints platform-health,platform-read,platform-write]
+        [--endpoints platform-health,platform-read,platform-write] [--also NAME=SRC ...]
+
+`--also` serves other copies of the platform (another commit's `src/`) beside this one and
+measures their reads in the same interleaved runs: a step's effect, measured side by side.
 
 Prints a Markdown table with the exact commands (copied into docs/benchmarks.md).
 """
@@ -167,10 +170,12 @@ def serving(
                 process.wait(timeout=5)
 
 
-def start_platform(stack: ExitStack, workdir: Path) -> tuple[str, int]:
-    """The platform's base URL and process id."""
+def start_platform(stack: ExitStack, workdir: Path, source: Path | None = None) -> tuple[str, int]:
+    """The platform's base URL and process id; `source` is another copy's `src/` to serve."""
+    workdir.mkdir(exist_ok=True)
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(source)} if source else {}),
         "PLATFORM_DATABASE_URL": f"sqlite:///{workdir / 'platform.db'}",
         "PLATFORM_RATE_LIMIT_PER_S": "1000000000",
         "PLATFORM_RATE_LIMIT_BURST": "1000000000",
@@ -391,6 +396,8 @@ def report(endpoints: list[Endpoint], figures: dict[str, Figures], args: argpars
         goal_text = f"≥ {goal:,.0f} req/s, " if goal else ""
         met = (goal is None or rps >= goal) and p95 < GOAL_P95_MS
         verdict = "reference" if endpoint.name == "peer-health" else ("meets" if met else "misses")
+        if not endpoint.name.startswith(("peer-", "platform-")):
+            verdict = "compared (--also)"
         lines.append(
             f"| {endpoint.label} | {rps:,.0f} | {' / '.join(f'{r:,.0f}' for r in fig.max_rps)} "
             f"| {rps / peer_rps:.2f} | {' / '.join(f'{r:.3f}' for r in run_ratios)} "
@@ -420,6 +427,14 @@ def main() -> int:
         f"(default: {','.join(PLATFORM_ENDPOINTS)})",
     )
     parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=SRC",
+        help="also serve the platform from another copy's src/ directory (first on PYTHONPATH) "
+        "and measure its read in the same runs, e.g. before=/tmp/before/src (repeatable)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="keep the database, logs and k6 summaries here (new directory)"
     )
     args = parser.parse_args()
@@ -430,6 +445,15 @@ def main() -> int:
             f"bench_platform: unknown endpoints {', '.join(unknown)};"
             f" choose among {', '.join(PLATFORM_ENDPOINTS)}",
             file=sys.stderr,
+        )
+        return 2
+    others = [
+        (name, Path(source).resolve()) for name, _, source in (a.partition("=") for a in args.also)
+    ]
+    bad = [name for name, source in others if not name or not (source / "platform_api").is_dir()]
+    if bad:
+        print(
+            f"bench_platform: --also wants NAME=SRC with SRC/platform_api: {bad}", file=sys.stderr
         )
         return 2
     if shutil.which("wrk") is None:
@@ -456,6 +480,13 @@ def main() -> int:
                      '{"name": "bench", "description": "written by k6"}'),
         ]  # fmt: skip
         endpoints = [e for e in endpoints if e.name == "peer-health" or e.name in chosen]
+        for name, source in others:
+            base, other_pid = start_platform(stack, workdir / name, source)
+            other_auth = {"Authorization": f"Bearer {member_key(base)}"}
+            endpoints.append(
+                Endpoint(f"{name}-read", f"{name} `GET /api/v1/workspaces`", base,
+                         "/api/v1/workspaces", other_pid, headers=other_auth)
+            )  # fmt: skip
         figures = measure(endpoints, workdir, args.runs, args.duration, args.connections)
         print(report(endpoints, figures, args))
     return 0
