@@ -125,15 +125,24 @@ def target(tmp_path: Path, mode: str) -> Iterator[Target]:
 
 
 def monitor_for(
-    config: MonitorConfig, seconds: float, warnings: list[str], **kwargs: object
+    config: MonitorConfig,
+    seconds: float,
+    warnings: list[str],
+    *,
+    min_samples: int = 0,
+    **kwargs: object,
 ) -> MonitorResult:
     clock_start = time.monotonic()
     monitor = Monitor(config, clock_start=clock_start, warn=warnings.append, **kwargs)  # type: ignore[arg-type]
     monitor.start()
     try:
-        # However busy the machine, the samples cover the whole window before it ends.
+        # However busy the machine, the samples cover the whole window before it ends (and
+        # there are as many as asked: a late sample covers two intervals in one).
         wait_for(
-            lambda: monitor.covered_s >= seconds or not monitor.sampling,
+            lambda: (
+                (monitor.covered_s >= seconds and monitor.samples_taken >= min_samples)
+                or not monitor.sampling
+            ),
             seconds + 60,
             f"{seconds} s of samples",
         )
@@ -195,7 +204,8 @@ def test_every_series_is_filled_from_a_local_exporter(tmp_path: Path) -> None:
 def test_samples_csv_has_one_row_per_sample_and_empty_cells_for_no_data(tmp_path: Path) -> None:
     warnings: list[str] = []
     with target(tmp_path, "idle") as t:
-        result = monitor_for(MonitorConfig(t.base_url, t.pid, interval_s=0.5), 1.2, warnings)
+        config = MonitorConfig(t.base_url, t.pid, interval_s=0.5)
+        result = monitor_for(config, 1.2, warnings, min_samples=2)
     path = write_samples_csv(result, tmp_path / "run" / "monitor.csv")
     with path.open() as handle:
         rows = list(csv.DictReader(handle))
@@ -268,7 +278,7 @@ def test_nothing_listening_and_no_pid_gives_warnings_not_a_crash(tmp_path: Path)
     from platform_server import free_port  # tests/platform_server.py, shared by every suite
 
     url = f"http://127.0.0.1:{free_port()}"
-    result = monitor_for(MonitorConfig(url, None, interval_s=0.5), 1.2, warnings)
+    result = monitor_for(MonitorConfig(url, None, interval_s=0.5), 1.2, warnings, min_samples=2)
     assert len(result.samples) >= 2
     assert result.sources["app"].startswith(f"no /metrics at {url}/metrics")
     assert "give --target-pid" in result.sources["system"]

@@ -80,6 +80,13 @@ class Monitor:
         with self._lock:
             return float(self._samples[-1]["t_s"] or 0.0) if self._samples else 0.0
 
+    @property
+    def samples_taken(self) -> int:
+        """How many samples so far: one per interval, fewer when a busy machine makes one late
+        (a late sample covers the time since the one before)."""
+        with self._lock:
+            return len(self._samples)
+
     def stop(self) -> MonitorResult:
         """Stop sampling and return the result; calling it again returns the same result."""
         if self._result is not None:
