@@ -125,6 +125,15 @@ def postgres_database() -> Iterator[str]:
 # does): each pool process imports the platform anew, which cost the suite a CPU-minute of
 # start-ups for tests that never call a heavy endpoint. The HTTP contract is the same either way.
 NO_POOL = {"PLATFORM_HEAVY_PROCESSES": "0"}
+# PUT /api/v1/admin/faults with this body clears every injected fault.
+NO_FAULTS = {
+    "latency_ms": 0,
+    "latency_jitter_ms": 0,
+    "error_rate": 0,
+    "leak_bytes_per_request": 0,
+    "cpu_ms_per_request": 0,
+    "route_pattern": None,
+}
 
 
 def _platform_env(

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from platform_accounts import Account, register
-from platform_server import PlatformServer
+from platform_server import NO_FAULTS, PlatformServer
 
 PUBLIC = frozenset(
     {
@@ -34,14 +34,6 @@ BAD_AUTHORIZATIONS = (None, "Bearer plk_not-a-real-key", "Basic dXNlcjpwYXNz", "
 WORKFLOW = {
     "name": "matrix",
     "steps": [{"type": "transform", "name": "shout", "operation": "uppercase"}],
-}
-NO_FAULTS = {
-    "latency_ms": 0,
-    "latency_jitter_ms": 0,
-    "error_rate": 0,
-    "leak_bytes_per_request": 0,
-    "cpu_ms_per_request": 0,
-    "route_pattern": None,
 }
 
 

@@ -18,20 +18,12 @@ import httpx
 import pytest
 
 from platform_backends import BACKENDS, start
-from platform_server import PlatformServer
+from platform_server import NO_FAULTS, PlatformServer
 
 ST = Path(sys.executable).parent / "st"
 SEED = "20261125"
 MAX_EXAMPLES = "10"
 FAULTS_PATH = "/api/v1/admin/faults"
-NO_FAULTS = {
-    "latency_ms": 0,
-    "latency_jitter_ms": 0,
-    "error_rate": 0,
-    "leak_bytes_per_request": 0,
-    "cpu_ms_per_request": 0,
-    "route_pattern": None,
-}
 # The one exception to the default checks, for one operation: whether an archive's bytes are a
 # zip or a tar.gz is beyond what a schema can state, so a schema-valid but undecodable archive
 # is rightly refused with 422.

@@ -21,20 +21,12 @@ import pytest
 from database_locks import sqlite_write_lock
 
 from platform_accounts import Account, register
-from platform_server import PlatformServer, running_platform
+from platform_server import NO_FAULTS, PlatformServer, running_platform
 
 WRITERS = 60
 STEPS = [{"type": "transform", "name": "shout", "operation": "uppercase"}]
 # The rate limiter is not what is under test: the admin's key alone sends ~250 writes here.
 UNLIMITED = {"PLATFORM_RATE_LIMIT_PER_S": "100000", "PLATFORM_RATE_LIMIT_BURST": "100000"}
-NO_FAULTS = {
-    "latency_ms": 0,
-    "latency_jitter_ms": 0,
-    "error_rate": 0,
-    "leak_bytes_per_request": 0,
-    "cpu_ms_per_request": 0,
-    "route_pattern": None,
-}
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
