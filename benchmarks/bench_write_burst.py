@@ -37,16 +37,11 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from platform_server import NO_FAULTS
+
 BIN = Path(sys.executable).parent
 STEPS = [{"type": "transform", "name": "shout", "operation": "uppercase"}]
-NO_FAULTS = {
-    "latency_ms": 0,
-    "latency_jitter_ms": 0,
-    "error_rate": 0,
-    "leak_bytes_per_request": 0,
-    "cpu_ms_per_request": 0,
-    "route_pattern": None,
-}
 # The i-th writer's path and body (None: no body).
 Request = Callable[[int], tuple[str, dict[str, Any] | None]]
 

@@ -14,17 +14,9 @@ import httpx
 import pytest
 from tool_runs import delete_test_run, read_as_members, run_tool, tool_env
 
-from platform_server import PlatformServer, free_port
+from platform_server import NO_FAULTS, PlatformServer, free_port
 
 RAW_ID = re.compile(r"[0-9a-f]{32}")
-FAULTS_OFF = {
-    "latency_ms": 0,
-    "latency_jitter_ms": 0,
-    "error_rate": 0,
-    "leak_bytes_per_request": 0,
-    "cpu_ms_per_request": 0,
-    "route_pattern": None,
-}
 
 
 def k6(platform_url: str, *options: str, judged: bool = False) -> list[str]:
@@ -115,7 +107,7 @@ def test_stage_option_replaces_the_stages(platform: PlatformServer, tmp_path: Pa
 
 def test_slower_than_the_thresholds_exits_99(platform: PlatformServer, tmp_path: Path) -> None:
     faults = f"{platform.base_url}/api/v1/admin/faults"
-    slow = {**FAULTS_OFF, "latency_ms": 600}
+    slow = {**NO_FAULTS, "latency_ms": 600}
     httpx.put(faults, json=slow, headers=platform.admin_headers(), timeout=10).raise_for_status()
     try:
         run = run_tool(
@@ -124,7 +116,7 @@ def test_slower_than_the_thresholds_exits_99(platform: PlatformServer, tmp_path:
             tmp_path,
         )
     finally:
-        httpx.put(faults, json=FAULTS_OFF, headers=platform.admin_headers(), timeout=10)
+        httpx.put(faults, json=NO_FAULTS, headers=platform.admin_headers(), timeout=10)
 
     assert run.code == 99, run.explain()
     assert "thresholds on metrics" in run.stderr
