@@ -157,6 +157,10 @@ def _prepare(workdir: Path, database_url: str | None, seed_size: str | None) -> 
     return database_url, "admin-" + secrets.token_hex(16)
 
 
+# The in-thread server's thread: where its event loop, and SQLite's reads on it, run.
+SERVER_THREAD = "platform-server"
+
+
 class _ThreadServer(uvicorn.Server):
     def install_signal_handlers(self) -> None:
         """The test process keeps its own signal handlers."""
@@ -186,7 +190,9 @@ def serving_platform(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=SERVER_THREAD, daemon=True
+    )
     thread.start()
     try:
         wait_for(lambda: server.started or not thread.is_alive(), 60, "the platform to start")

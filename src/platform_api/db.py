@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from platform_api.settings import Settings
 
@@ -33,6 +34,10 @@ class Database:
     engine: Engine
     read_sessions: sessionmaker[Session]
     write_sessions: sessionmaker[Session]
+    # SQLite only: read sessions on one connection of their own, used by the event loop's thread
+    # alone (one request at a time, never across an await), so they never wait for the pool.
+    loop_sessions: sessionmaker[Session] | None = None
+    loop_engine: Engine | None = None
 
     @property
     def dialect(self) -> str:
@@ -52,6 +57,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.loop_engine is not None:
+            self.loop_engine.dispose()
 
 
 def create_database(settings: Settings) -> Database:
@@ -67,23 +74,37 @@ def create_database(settings: Settings) -> Database:
             pool_pre_ping=True,
         )
     write_engine = engine.execution_options(**{IMMEDIATE: True})
+    # An in-memory database is one per engine: no second engine can share it.
+    on_disk = settings.is_sqlite and url.removeprefix("sqlite:///") not in ("", ":memory:")
+    loop_engine = _sqlite_engine(url, settings, loop=True) if on_disk else None
     return Database(
         engine=engine,
         read_sessions=sessionmaker(bind=engine, expire_on_commit=False),
         write_sessions=sessionmaker(bind=write_engine, expire_on_commit=False),
+        loop_sessions=(
+            None if loop_engine is None else sessionmaker(bind=loop_engine, expire_on_commit=False)
+        ),
+        loop_engine=loop_engine,
     )
 
 
-def _sqlite_engine(url: str, settings: Settings) -> Engine:
+def _sqlite_engine(url: str, settings: Settings, *, loop: bool = False) -> Engine:
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pool: dict[str, Any] = (
+        {"poolclass": StaticPool}
+        if loop
+        else {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow,
+            "pool_timeout": settings.db_pool_timeout_s,
+        }
+    )
     engine = create_engine(
         url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_s,
         connect_args={"timeout": settings.sqlite_busy_timeout_s, "check_same_thread": False},
+        **pool,
     )
 
     @event.listens_for(engine, "connect")

@@ -8,6 +8,13 @@ SQLite's write lock) is ever held while the request waits for another thread.
 Dependencies that do no I/O are `async def`: FastAPI runs every plain `def` dependency in the
 thread pool, and each such hop costs more than the work itself (see docs/benchmarks.md).
 
+Where the hop runs: on SQLite a `DbSession` read (a keyset page, a row by its key: a fraction of a
+millisecond) runs on the event loop itself, on a connection kept for the loop's thread alone, so
+it never waits for a thread nor for the pool; a thread hop cost more CPU than the read (1.0 against
+2.2 ms of CPU per `GET /api/v1/workspaces` under 32 clients, docs/benchmarks.md). Reads that scan
+or aggregate take a `ScanSession` (the database threads on every backend), the heavy routes a
+`HeavySession` (threads of their own); writes, and every session on PostgreSQL (network I/O), hop.
+
 A read authenticates in its route's hop: the `Context` dependency only reads the key from the
 header (401 on the event loop when there is none), and `run_in_session` looks the caller up in the
 route's own session, in the same thread-pool hop and transaction, before the service runs. So an
@@ -54,6 +61,7 @@ EXIT_THREADS = 20
 SESSION_BUDGETS = "platform_session_budgets"
 IS_WRITE = "platform_is_write"
 THREADS = "platform_threads"
+ON_LOOP = "platform_on_loop"
 REQUEST = "platform_request"
 PENDING = "platform_pending_caller"  # request.state: a read's caller, not yet looked up
 P = ParamSpec("P")
@@ -76,7 +84,16 @@ def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session: a write session for POST, PUT, PATCH and DELETE."""
+    """The request's session: a write session for POST, PUT, PATCH and DELETE; on SQLite a
+    read's runs on the event loop (short reads only: a page, a row)."""
+    write = request.method in WRITE_METHODS
+    async with _session(request, write=write, on_loop=not write) as session:
+        yield session
+
+
+async def get_scan_session(request: Request) -> AsyncIterator[Session]:
+    """For reads that scan or aggregate (searches, admin figures): in the database threads on
+    every backend, so that a read of many rows never holds the event loop."""
     async with _session(request, write=request.method in WRITE_METHODS) as session:
         yield session
 
@@ -90,11 +107,18 @@ async def get_heavy_session(request: Request) -> AsyncIterator[Session]:
 
 
 @asynccontextmanager
-async def _session(request: Request, *, write: bool, heavy: bool = False) -> AsyncIterator[Session]:
+async def _session(
+    request: Request, *, write: bool, heavy: bool = False, on_loop: bool = False
+) -> AsyncIterator[Session]:
     """Made on the event loop (a session does no I/O until its first query). The route ends it
     with `run_in_session`; the exit only closes what a cancelled or failed request left open."""
     database = get_database(request)
-    session = (database.write_sessions if write else database.read_sessions)()
+    loop_sessions = database.loop_sessions if on_loop else None
+    if loop_sessions is not None:
+        session = loop_sessions()
+    else:
+        session = (database.write_sessions if write else database.read_sessions)()
+    session.info[ON_LOOP] = loop_sessions is not None
     budgets = _budgets(request)
     session.info[SESSION_BUDGETS] = budgets
     session.info[IS_WRITE] = write
@@ -154,9 +178,10 @@ def _budgets(request: Request) -> SessionBudgets:
 async def run_in_session(
     session: Session, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> T:
-    """The one way a route reaches the database: run a service call in one thread-pool hop and
-    end the request's transaction in that same hop (commit on success, roll back on error).
-    Returned ORM objects stay loaded (`expire_on_commit=False`).
+    """The one way a route reaches the database: run a service call in one thread-pool hop (on
+    the event loop for a SQLite `DbSession` read) and end the request's transaction in that same
+    step (commit on success, roll back on error). Returned ORM objects stay loaded
+    (`expire_on_commit=False`).
 
     On SQLite a write session runs on the write queue's thread instead, after the writers before
     it; one that has not started within `write_wait_s` is answered 503 with Retry-After
@@ -185,6 +210,10 @@ async def run_in_session(
             request.state.user_id = pending.context.user_id
         return result
 
+    if session.info[ON_LOOP]:
+        # No await until the transaction has ended: the loop's connection serves one request
+        # at a time.
+        return answer(call_and_end())
     budgets: SessionBudgets = session.info[SESSION_BUDGETS]
     writes = budgets.writes if session.info[IS_WRITE] else None
     if writes is None:
@@ -206,6 +235,7 @@ def _connect(request: Request, session: Session) -> Connection:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+ScanSession = Annotated[Session, Depends(get_scan_session, scope="function")]
 HeavySession = Annotated[Session, Depends(get_heavy_session, scope="function")]
 
 

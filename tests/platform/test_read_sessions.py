@@ -1,10 +1,10 @@
 """An authenticated read takes one database connection: the caller is looked up in the route's
 own session and thread-pool hop (platform_api.deps), not in a session of its own before it.
 
-The platform runs in this process (`serving_platform`), so the connection pool's checkouts can be
-counted with a SQLAlchemy pool event; only the checkouts made in AnyIO's worker threads (the
-requests' hops) are counted, not those of the execution worker or the metrics sampler. A count,
-never a time.
+The platform runs in this process (`serving_platform`), so the connection pools' checkouts can be
+counted with a SQLAlchemy pool event; only the checkouts made where requests' sessions run are
+counted (AnyIO's worker threads, and on SQLite the event loop's thread, where short reads run),
+not those of the execution worker or the metrics sampler. A count, never a time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.pool import Pool
 
 from platform_accounts import Account, register
 from platform_api.models import Dataset, DatasetRow
-from platform_server import PlatformServer, serving_platform
+from platform_server import SERVER_THREAD, PlatformServer, serving_platform
 
 READS = 10
 
@@ -35,7 +35,8 @@ class Checkouts:
         self._lock = threading.Lock()
 
     def __call__(self, *_: Any) -> None:
-        if threading.current_thread().name.startswith("AnyIO worker thread"):
+        name = threading.current_thread().name
+        if name.startswith("AnyIO worker thread") or name == SERVER_THREAD:
             with self._lock:
                 self.count += 1
 

@@ -27,13 +27,13 @@ from fastapi.routing import APIRoute
 
 import platform_api
 from platform_api.app import ROUTERS, create_app
-from platform_api.deps import get_heavy_session, get_session
+from platform_api.deps import get_heavy_session, get_scan_session, get_session
 from platform_api.settings import Settings
 
 PACKAGE = Path(platform_api.__file__).parent
 ROUTE_MODULES = sorted(PACKAGE.glob("*/routes.py"))
 SERVICE_MODULES = sorted(PACKAGE.glob("*/service.py"))
-SESSION_TYPES = frozenset({"DbSession", "HeavySession"})
+SESSION_TYPES = frozenset({"DbSession", "ScanSession", "HeavySession"})
 # What a route module must never name: other ways to a connection or a transaction.
 FORBIDDEN_NAMES = frozenset(
     {
@@ -128,7 +128,8 @@ def test_the_database_routes_have_the_request_session(app: FastAPI) -> None:
         (method, route.path)
         for route in api_routes(app)
         for method in methods(route)
-        if {get_session, get_heavy_session} & set(dependency_calls(route.dependant))
+        if {get_session, get_scan_session, get_heavy_session}
+        & set(dependency_calls(route.dependant))
     }
     assert ("GET", "/health/ready") in with_session
     assert ("DELETE", "/api/v1/admin/test-runs/{run_id}") in with_session

@@ -30,6 +30,7 @@ from platform_api.admin.schemas import (
 from platform_api.deps import (
     Context,
     DbSession,
+    ScanSession,
     get_settings,
     require_admin,
     run_in_session,
@@ -58,7 +59,7 @@ Cache = Annotated[SearchCache[Any], Depends(get_search_cache)]
 
 
 @router.get("/metrics")
-async def system_metrics(request: Request, session: DbSession) -> SystemMetrics:
+async def system_metrics(request: Request, session: ScanSession) -> SystemMetrics:
     return await run_in_session(
         session,
         service.system_metrics,
@@ -71,7 +72,7 @@ async def system_metrics(request: Request, session: DbSession) -> SystemMetrics:
 @router.get("/audit-logs")
 async def list_audit_logs(
     *,
-    session: DbSession,
+    session: ScanSession,
     params: Paging,
     actor_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
@@ -121,7 +122,7 @@ async def update_user(
 
 @router.get("/costs")
 async def cost_report(
-    session: DbSession,
+    session: ScanSession,
     group_by: GroupBy = "workspace",
     since: Since = None,
     until: Until = None,

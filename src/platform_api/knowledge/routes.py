@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from platform_api.deps import Context, DbSession, run_in_session
+from platform_api.deps import Context, DbSession, ScanSession, run_in_session
 from platform_api.knowledge import service
 from platform_api.knowledge.schemas import (
     DocumentCreate,
@@ -61,7 +61,7 @@ async def search(
     *,
     workspace_id: str,
     request: Request,
-    session: DbSession,
+    session: ScanSession,
     ctx: Context,
     cache: Cache,
     q: Annotated[str, Query(min_length=1, max_length=200)],
