@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # How long a heavy request waits for a free process before 503 with Retry-After; like
     # write_wait_s, long enough to absorb the stress profile's queue, under clients' usual 30 s.
     heavy_wait_s: float = Field(20.0, gt=0, le=600)
+    # Files whose analysis figures each heavy process keeps, by content digest, so that a file
+    # met again is not parsed again (platform_api.heavy.analysis); 0 parses every file. An entry
+    # is ~3 KB for platform-medium's files: a full cache of the default is ~60 MB per process.
+    analysis_cache_files: int = Field(20_000, ge=0, le=1_000_000)
 
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
     # forwarded_allow_ips: addresses or networks, comma separated, or "*"). Empty: none, so the

@@ -84,6 +84,7 @@ TINY_ANALYSIS = {
         {"name": "Greeter.greet", "file": "app/a.py", "lines": 2, "complexity": 2},
         {"name": "simple", "file": "app/a.py", "lines": 2, "complexity": 1},
     ],
+    "cached_files": 0,  # the first time a server sees these files
 }
 
 
@@ -243,7 +244,11 @@ def test_analysis_of_an_uploaded_archive(member: Account, pack: object) -> None:
     body = {"archive_base64": base64.b64encode(archive).decode()}
     response = member.post("/api/v1/analysis/codebase", json=body)
     assert response.status_code == 200, response.text
-    assert response.json() == TINY_ANALYSIS
+    # Both archives hold the same files: whichever of the two this server analyses second finds
+    # its three files in the cache (tests/platform/test_analysis_cache.py), with the same figures.
+    answer = response.json()
+    assert answer["cached_files"] in (0, 3)
+    assert {**answer, "cached_files": 0} == TINY_ANALYSIS
 
 
 def test_analysis_of_the_seeded_samples(member: Account) -> None:

@@ -7,15 +7,27 @@ measured on its own and adds nothing to its parent; a lambda counts toward the f
 
 Archives are untrusted: only regular `.py` members are read, and the number of files and the
 unpacked size are capped, so a zip bomb gets a 413 instead of the server's memory.
+
+Analysis is incremental, as code-analysis services do it: parsing is nearly all of the cost
+(~1.8 CPU-seconds for the seeded `platform-medium`, every request, while load tests ask for the
+same few samples again and again), so each file's figures are kept by the digest of its content,
+in a cache of each process that runs the work (a pool process, or the server with no pool).
+What is kept does not depend on the file's path: a file met again, under any path, in any archive,
+is not parsed again, and its functions are reported under the path it has now. The cache is an
+LRU of `PLATFORM_ANALYSIS_CACHE_FILES` files (0: none, every file parsed, the full cost), and
+answers are the same with it or without it; `cached_files` says how many files it gave.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import io
 import tarfile
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -43,6 +55,16 @@ class CodebaseFigures:
     classes: int = 0
     syntax_errors: int = 0
     functions: list[FunctionFigures] = field(default_factory=list)
+    cached_files: int = 0
+
+    def add(self, path: str, file: FileFigures) -> None:
+        self.files += 1
+        self.lines += file.lines
+        self.classes += file.classes
+        self.syntax_errors += int(file.syntax_error)
+        self.functions.extend(
+            FunctionFigures(name, path, lines, score) for name, lines, score in file.functions
+        )
 
     @property
     def average_complexity(self) -> float:
@@ -72,11 +94,82 @@ class CodebaseSummary:
     max_complexity: int
     syntax_errors: int
     largest_functions: tuple[FunctionFigures, ...]
+    cached_files: int
 
 
-def summarise_archive(archive: bytes, budget: Budget) -> CodebaseSummary:
-    """The work sent to the heavy process pool: bytes in, plain data out, no database."""
-    figures = analyse_archive(archive, budget)
+@dataclass(frozen=True)
+class FileFigures:
+    """One file's figures that its content alone decides, whatever its path: what is cached."""
+
+    lines: int
+    classes: int
+    syntax_error: bool
+    functions: tuple[tuple[str, int, int], ...]  # name, lines, complexity; outer before inner
+
+
+class FileCache:
+    """File figures by content digest, the `max_files` most recently used.
+
+    A lock around each operation: with no pool (`PLATFORM_HEAVY_PROCESSES=0`) request threads of
+    the server share the cache. Two of them missing the same file both parse it, and the second
+    `put` replaces the first's equal figures.
+    """
+
+    def __init__(self, max_files: int) -> None:
+        self.max_files = max_files
+        self._files: OrderedDict[bytes, FileFigures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._files
+
+    def get(self, digest: bytes) -> FileFigures | None:
+        with self._lock:
+            file = self._files.get(digest)
+            if file is not None:
+                self._files.move_to_end(digest)
+            return file
+
+    def put(self, digest: bytes, file: FileFigures) -> None:
+        with self._lock:
+            self._files[digest] = file
+            self._files.move_to_end(digest)
+            self._evict()
+
+    def resize(self, max_files: int) -> None:
+        with self._lock:
+            self.max_files = max_files
+            self._evict()
+
+    def _evict(self) -> None:
+        while len(self._files) > self.max_files:
+            self._files.popitem(last=False)
+
+
+# This process's cache; its bound comes with each call, from the server's settings.
+_PROCESS_CACHE = FileCache(0)
+
+
+def process_cache(max_files: int) -> FileCache | None:
+    """This process's cache bounded to `max_files`; None for 0 (no cache)."""
+    _PROCESS_CACHE.resize(max_files)
+    return _PROCESS_CACHE if max_files else None
+
+
+def content_digest(source: str) -> bytes:
+    return hashlib.blake2b(source.encode("utf-8"), digest_size=16).digest()
+
+
+def summarise_archive(archive: bytes, budget: Budget, *, cache_files: int) -> CodebaseSummary:
+    """The work sent to the heavy process pool: bytes in, plain data out, no database.
+
+    `cache_files` bounds this process's cache of file figures (`PLATFORM_ANALYSIS_CACHE_FILES`,
+    passed with each call because a spawned process does not have the server's settings).
+    """
+    figures = analyse_archive(archive, budget, cache=process_cache(cache_files))
     return CodebaseSummary(
         files=figures.files,
         lines=figures.lines,
@@ -86,29 +179,43 @@ def summarise_archive(archive: bytes, budget: Budget) -> CodebaseSummary:
         max_complexity=figures.max_complexity,
         syntax_errors=figures.syntax_errors,
         largest_functions=tuple(figures.largest()),
+        cached_files=figures.cached_files,
     )
 
 
-def analyse_archive(archive: bytes, budget: Budget) -> CodebaseFigures:
+def analyse_archive(
+    archive: bytes, budget: Budget, *, cache: FileCache | None = None
+) -> CodebaseFigures:
+    """Every `.py` file of the archive, one budget check per file, cached or not."""
     figures = CodebaseFigures()
     for path, source in python_files(archive):
         budget.check()
-        analyse_file(figures, path, source)
+        if cache is None:
+            figures.add(path, measure_file(source))
+            continue
+        digest = content_digest(source)
+        file = cache.get(digest)
+        if file is None:
+            file = measure_file(source)
+            cache.put(digest, file)
+        else:
+            figures.cached_files += 1
+        figures.add(path, file)
     return figures
 
 
-def analyse_file(figures: CodebaseFigures, path: str, source: str) -> None:
-    figures.files += 1
-    figures.lines += source.count("\n") + (0 if not source or source.endswith("\n") else 1)
+def measure_file(source: str) -> FileFigures:
+    """Parse one file. No path: what comes out must hold for the same content under any path."""
+    lines = source.count("\n") + (0 if not source or source.endswith("\n") else 1)
     try:
-        tree = ast.parse(source, filename=path)
+        tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         # CPython's parser reports nesting too deep for its stack as MemoryError or RecursionError.
-        figures.syntax_errors += 1
-        return
-    functions, classes = _measure(path, tree)
-    figures.functions.extend(functions)
-    figures.classes += classes
+        return FileFigures(lines, 0, True, ())
+    functions, classes = _measure("", tree)
+    return FileFigures(
+        lines, classes, False, tuple((f.name, f.lines, f.complexity) for f in functions)
+    )
 
 
 def complexity(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:

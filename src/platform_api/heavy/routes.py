@@ -170,6 +170,8 @@ async def list_samples(session: DbSession) -> SampleList:
 
 @router.post("/analysis/codebase", responses={404: {}, 413: {}, **POOLED})
 async def analyse_codebase(
+    *,
+    request: Request,
     body: AnalysisRequest,
     session: HeavySession,
     user: CurrentUser,
@@ -180,6 +182,9 @@ async def analyse_codebase(
         archive = await run_in_session(session, service.sample_archive, session, sample=body.sample)
     else:
         archive = service.decode_archive(body.archive_base64)
+    cache_files = get_settings(request).analysis_cache_files
     return await anyio.to_thread.run_sync(
-        functools.partial(service.analyse, archive, budget=budget, pool=pool)
+        functools.partial(
+            service.analyse, archive, budget=budget, pool=pool, cache_files=cache_files
+        )
     )

@@ -93,3 +93,7 @@ class AnalysisRead(BaseModel):
     max_complexity: int
     syntax_errors: int
     largest_functions: list[FunctionRead]
+    cached_files: int = Field(
+        description="How many of `files` came from the cache of file figures "
+        "(PLATFORM_ANALYSIS_CACHE_FILES), not parsed again"
+    )

@@ -117,8 +117,10 @@ def sample_archive(session: Session, *, sample: str) -> bytes:
     return archive
 
 
-def analyse(archive: bytes, *, budget: Budget, pool: HeavyPool) -> AnalysisRead:
-    summary = pool.run(budget, analysis.summarise_archive, archive, budget)
+def analyse(archive: bytes, *, budget: Budget, pool: HeavyPool, cache_files: int) -> AnalysisRead:
+    """`cache_files`: the bound of the cache of file figures in the process that does the work
+    (`PLATFORM_ANALYSIS_CACHE_FILES`; 0 parses every file)."""
+    summary = pool.run(budget, analysis.summarise_archive, archive, budget, cache_files=cache_files)
     return AnalysisRead(
         files=summary.files,
         lines=summary.lines,
@@ -131,6 +133,7 @@ def analyse(archive: bytes, *, budget: Budget, pool: HeavyPool) -> AnalysisRead:
             FunctionRead(name=f.name, file=f.file, lines=f.lines, complexity=f.complexity)
             for f in summary.largest_functions
         ],
+        cached_files=summary.cached_files,
     )
 
 
