@@ -131,5 +131,8 @@ def page_response(rows: Sequence[Row[Any]], next_cursor: str | None) -> Response
     a returned `Response`, which for a page of 20 cost more than the query (docs/benchmarks.md,
     "Reads, third round"). pydantic_core writes what the response model would have (the same
     serializer: UTC times end in `Z`)."""
-    page = {"items": [row._asdict() for row in rows], "next_cursor": next_cursor}
+    # The names once per page, not per row (`Row._asdict` rebuilds its key view for each row).
+    names = rows[0]._fields if rows else ()
+    items = [dict(zip(names, row, strict=True)) for row in rows]
+    page = {"items": items, "next_cursor": next_cursor}
     return Response(pydantic_core.to_json(page), media_type="application/json")
