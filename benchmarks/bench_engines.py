@@ -13,8 +13,10 @@ a one-line k6 script). Each round runs, in turn:
 - `loadlab run --engine k6`.
 
 Printed per round, then the median of the per-round ratios (loadlab / bare), which is the figure
-that survives a shared machine's drift. loadlab's totals are also checked against the engine's
-own (they must be equal). Needs Debian's `nginx`.
+that survives a shared machine's drift; beside it the engine's own figure for the loadlab run
+(Locust's CSV, k6's summary, which loadlab keeps in the run's folder) over the bare engine's:
+how much loadlab slowed the engine, by the engine's own definition of a rate. loadlab's totals
+are also checked against the engine's own (they must be equal). Needs Debian's `nginx`.
 """
 
 from __future__ import annotations
@@ -56,6 +58,19 @@ export default function () {
 """
 
 
+def locust_rate(prefix: Path) -> float:
+    """Locust's own requests per second, from its CSV: requests over the time from the test's
+    start to its last request."""
+    with open(f"{prefix}_stats.csv", newline="") as file:
+        [row] = [r for r in csv.DictReader(file) if r["Name"] == "Aggregated"]
+    return float(row["Requests/s"])
+
+
+def k6_rate(summary: Path) -> float:
+    """k6's own requests per second (`--summary-export`): requests over the test's duration."""
+    return float(json.loads(summary.read_text())["metrics"]["http_reqs"]["rate"])
+
+
 def bare_locust(url: str, folder: Path, seconds: int) -> float:
     prefix = folder / "bare"
     done = run(
@@ -65,9 +80,7 @@ def bare_locust(url: str, folder: Path, seconds: int) -> float:
         folder / "logs", timeout_s=seconds + 120, name="locust",
     )  # fmt: skip
     assert done.code == 0, done.explain()
-    with open(f"{prefix}_stats.csv", newline="") as file:
-        [row] = [r for r in csv.DictReader(file) if r["Name"] == "Aggregated"]
-    return float(row["Requests/s"])
+    return locust_rate(prefix)
 
 
 def bare_k6(url: str, folder: Path, seconds: int) -> float:
@@ -79,10 +92,12 @@ def bare_k6(url: str, folder: Path, seconds: int) -> float:
         folder / "logs", timeout_s=seconds + 120, name="k6",
     )  # fmt: skip
     assert done.code == 0, done.explain()
-    return float(json.loads(summary.read_text())["metrics"]["http_reqs"]["rate"])
+    return k6_rate(summary)
 
 
-def loadlab(url: str, folder: Path, seconds: int, engine: str) -> float:
+def loadlab(url: str, folder: Path, seconds: int, engine: str) -> tuple[float, float]:
+    """loadlab's requests per second, and the engine's own figure for the same run (the rate
+    the engine reached while loadlab drove it, by the engine's own definition)."""
     results = folder / "results"
     shutil.rmtree(results, ignore_errors=True)
     suite = (
@@ -103,7 +118,10 @@ def loadlab(url: str, folder: Path, seconds: int, engine: str) -> float:
     engine_requests = summary["extra"].get("engine_requests")
     if engine_requests is not None:
         assert engine_requests == totals["requests"], (engine_requests, totals["requests"])
-    return float(totals["rps"])
+    own = (
+        k6_rate(run_dir / "k6_summary.json") if engine == "k6" else locust_rate(run_dir / "locust")
+    )
+    return float(totals["rps"]), own
 
 
 def main() -> None:
@@ -116,6 +134,7 @@ def main() -> None:
         sys.exit("bench_engines: needs Debian's nginx")
     engines = [args.engine] if args.engine else ["locust", "k6"]
     ratios: dict[str, list[float]] = {engine: [] for engine in engines}
+    own_ratios: dict[str, list[float]] = {engine: [] for engine in engines}
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as scratch:
         folder = Path(scratch)
         (folder / "locustfile.py").write_text(LOCUSTFILE)
@@ -124,16 +143,23 @@ def main() -> None:
             for round_index in range(args.rounds):
                 for engine in engines:
                     bare = (bare_k6 if engine == "k6" else bare_locust)(url, folder, args.seconds)
-                    ours = loadlab(url, folder, args.seconds, engine)
+                    ours, own = loadlab(url, folder, args.seconds, engine)
                     ratios[engine].append(ours / bare)
+                    own_ratios[engine].append(own / bare)
                     print(
                         f"round {round_index + 1} {engine}: bare {bare:,.0f}/s, "
-                        f"loadlab {ours:,.0f}/s, ratio {ours / bare:.2f}",
+                        f"loadlab {ours:,.0f}/s, ratio {ours / bare:.2f} "
+                        f"(the engine's own figure under loadlab {own:,.0f}/s, {own / bare:.2f})",
                         flush=True,
                     )
     for engine, values in ratios.items():
         shown = ", ".join(f"{v:.2f}" for v in values)
-        print(f"{engine}: loadlab / bare, median {statistics.median(values):.2f} ({shown})")
+        owns = ", ".join(f"{v:.2f}" for v in own_ratios[engine])
+        print(
+            f"{engine}: loadlab / bare, median {statistics.median(values):.2f} ({shown}); "
+            f"the engine's own figure under loadlab / bare, median "
+            f"{statistics.median(own_ratios[engine]):.2f} ({owns})"
+        )
 
 
 if __name__ == "__main__":

@@ -154,3 +154,36 @@ def test_decoded_histograms_are_freed_when_dropped_and_still_encode() -> None:
         assert copy.encode() == encoded
         del copy
     assert _live_histograms() == before
+
+
+def test_rates_divide_by_the_time_from_the_first_to_the_last_response() -> None:
+    """20 requests a second from x.5 of one second to x.5 of the tenth after it: 9 s of load over
+    10 whole seconds. The rate divides by the responses' own span, not by the seconds it touched."""
+    stats = RunStats(START)
+    for tenth in range(5, 95):
+        second = START + tenth // 10
+        for _ in range(2):
+            stats.add_sample(second, "GET", "/a", 1.0, failed=False)
+    assert stats.duration_s() == 10.0  # no span given: whole seconds, as before
+    stats.note_span(START + 5.0, START + 7.0)
+    stats.note_span(START + 0.5, START + 9.5)  # reports merge: the earliest and the latest
+    totals, endpoints, _, _, duration_s, *_ = stats.finish()
+    assert duration_s == 9.0
+    assert totals.rps == endpoints[0].rps == 180 / 9.0
+
+
+def test_a_span_never_widens_the_seconds_nor_falls_under_one() -> None:
+    stats = RunStats(START)
+    stats.add_sample(START + 3, "GET", "/a", 1.0, failed=False)
+    stats.note_span(START + 3.2, START + 3.3)
+    assert stats.duration_s() == 1.0
+    stats.note_span(START + 1.0, START + 9.0)  # outside what was counted: bounded by it
+    assert stats.duration_s() == 1.0
+
+
+def test_a_warm_up_starts_the_span_on_its_second() -> None:
+    stats = RunStats(START, warmup_s=2)
+    for second in range(6):
+        stats.add_sample(START + second, "GET", "/a", 1.0, failed=False)
+    stats.note_span(START + 0.4, START + 5.25)
+    assert stats.duration_s() == pytest.approx(3.25)  # from START + 2 (judged) to the last

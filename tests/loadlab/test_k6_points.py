@@ -51,9 +51,36 @@ def test_a_burst_faster_than_the_reader_loses_nothing(tmp_path: Path) -> None:
         reader.join(timeout=120)
     assert not reader.is_alive()
     counted = 0
-    while points.get(timeout=10) is not None:
-        counted += 1
+    spans = []
+    while (point := points.get(timeout=10)) is not None:
+        if point[0] == "span":
+            spans.append(point)
+        else:
+            counted += 1
     assert counted == requests
+    # The first and the last response's times, last of all: 2026-12-04T02:07:50.1Z.
+    assert spans == [("span", 1796350070.1, 1796350070.1)]
+
+
+def test_the_span_is_the_first_and_the_last_response(tmp_path: Path) -> None:
+    pipe = tmp_path / "points.fifo"
+    os.mkfifo(pipe)
+    points: queue.SimpleQueue[Point | None] = queue.SimpleQueue()
+    reader = threading.Thread(target=_read_points, args=(pipe, points, None))
+    reader.start()
+    try:
+        with open(pipe, "w", encoding="utf-8") as writer:
+            writer.write(NOISE.replace("50.1Z", "49.9Z"))  # other metrics do not count
+            for time in ("50.25Z", "51.000000001Z", "53.5Z"):
+                writer.write(DURATION.replace("50.1Z", time))
+    finally:
+        reader.join(timeout=30)
+    assert not reader.is_alive()
+    got = []
+    while (point := points.get(timeout=10)) is not None:
+        got.append(point)
+    assert [p[0] for p in got] == [1796350070, 1796350071, 1796350073, "span"]
+    assert got[-1] == ("span", 1796350070.25, 1796350073.5)
 
 
 def test_a_full_pipe_is_seen_and_a_quiet_one_is_not() -> None:

@@ -6,6 +6,7 @@ import signal
 import socket
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -65,6 +66,21 @@ def test_every_scenario_runs_on_both_engines(engine: str, cache_dir: Path, tmp_p
     assert sum(requests) > 0
 
 
+def _check_duration(summary: dict[str, Any]) -> None:
+    """Rates divide by the time from the first response to the last, from the engine's own
+    times: inside the seconds that had responses, so never their count once they span 3."""
+    loaded = [row["t_s"] for row in summary["timeline"] if row["requests"]]
+    if len(loaded) < 2:
+        return
+    whole = loaded[-1] - loaded[0] + 1
+    duration = summary["duration_s"]
+    assert max(1.0, whole - 2) < duration <= whole, (duration, loaded)
+    if whole >= 3:  # the span is then over a second: the engine's times, not whole seconds
+        assert duration != whole, (duration, loaded)
+    requests = summary["totals"]["requests"]
+    assert summary["totals"]["rps"] == pytest.approx(requests / duration, rel=1e-3)
+
+
 def _check_scenario(scenario: str, engine: str, finished: Finished) -> int:
     """Checks what holds whatever the machine's speed; returns the requests measured."""
     summary = finished.summary()
@@ -89,6 +105,7 @@ def _check_scenario(scenario: str, engine: str, finished: Finished) -> int:
                 name,
             )
     assert sum(row["requests"] for row in summary["timeline"]) == totals["requests"]
+    _check_duration(summary)
     assert len(finished.stdout.splitlines()) >= len(summary["thresholds"]) + 2
     assert (run_dir / ("locust_report.html" if engine == "locust" else "k6_summary.json")).exists()
     # Which endpoints a few seconds reach varies; none outside the suite's (and its tags') may.

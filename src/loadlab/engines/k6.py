@@ -51,9 +51,12 @@ OPEN_MODEL_FILE = "k6_open_model.js"
 THRESHOLDS_FAILED = 99  # k6's own script thresholds failed: the run itself is fine
 EXTERNAL_ABORT = 105
 
-# (epoch second, method, name, duration ms, failed, error), ("vus", epoch second, users), or in
-# an open-model run ("arrivals", iterations started and finished, arrivals dropped)
-Point = tuple[int, str, str, float, bool, str | None] | tuple[str, int, int]
+# (epoch second, method, name, duration ms, failed, error), ("vus", epoch second, users), in
+# an open-model run ("arrivals", iterations started and finished, arrivals dropped), and last
+# ("span", the first response's epoch time, the last's)
+Point = (
+    tuple[int, str, str, float, bool, str | None] | tuple[str, int, int] | tuple[str, float, float]
+)
 
 
 # k6 writes ~3 KB of lines a request: Linux's default 64 KiB pipe holds ~20 requests, so a
@@ -99,6 +102,22 @@ class EpochSeconds:
 
     def __init__(self) -> None:
         self._cache: dict[str, int] = {}
+        # The first and the last response's times as k6 wrote them, parsed once, at the end.
+        self.first: str | None = None
+        self.last: str | None = None
+
+    def response(self, text: str) -> int:
+        """A response's second, its time kept as the first or the newest."""
+        if self.first is None:
+            self.first = text
+        self.last = text
+        return self(text)
+
+    def span(self) -> tuple[str, float, float] | None:
+        """("span", first, last) in epoch seconds, to the microsecond; None before a response."""
+        if self.first is None or self.last is None:
+            return None
+        return ("span", _epoch_s(self.first), _epoch_s(self.last))
 
     def __call__(self, text: str) -> int:
         zone_at = max(text.rfind("Z"), text.rfind("+"), text.rfind("-", 19))
@@ -110,6 +129,10 @@ class EpochSeconds:
             second = int(datetime.fromisoformat(key.replace("Z", "+00:00")).timestamp())
             self._cache[key] = second
         return second
+
+
+def _epoch_s(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _read_points(
@@ -141,6 +164,9 @@ def _read_points(
     finally:
         if raw_file is not None:
             raw_file.close()
+        span = epoch.span()
+        if span is not None:
+            points.put(span)
         points.put(None)
 
 
@@ -154,7 +180,7 @@ def _point(line: str, epoch: EpochSeconds, open_model: bool) -> Point | None:
         if failed:
             error = tags.get("error") or f"HTTP {tags.get('status', '?')}"
         method, name = tags.get("method", ""), tags.get("name", "")
-        return (epoch(data["time"]), method, name, float(data["value"]), failed, error)
+        return (epoch.response(data["time"]), method, name, float(data["value"]), failed, error)
     if '"metric":"vus"' in line:
         data = json.loads(line)["data"]
         return ("vus", epoch(data["time"]), int(data["value"]))
@@ -341,6 +367,9 @@ class K6Engine:
             if point[0] == "arrivals":
                 started += int(point[1])
                 dropped += int(point[2])
+                continue
+            if point[0] == "span":
+                stats.note_span(float(point[1]), float(point[2]))
                 continue
             second, method, name, value, failed, error = point  # type: ignore[misc]
             service_ms = value if open_model else None

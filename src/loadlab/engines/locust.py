@@ -240,6 +240,9 @@ class LocustEngine:
                     sum_ms=sum_ms,
                     service=(decode(service[0]), float(service[1])) if service else None,
                 )
+            span = record.get("span")
+            if span:
+                stats.note_span(float(span[0]), float(span[1]))
             started, dropped, late = record.get("arrivals") or (0, 0, 0)
             if self._context.plan.open_model:
                 stats.add_arrivals(started=started, dropped=dropped, late=late)

@@ -86,13 +86,21 @@ class _Recorder:
         # arrivals started, dropped and started late since the last report.
         self.delays: dict[Any, float] = {}
         self.arrivals = [0, 0, 0]
+        # The first and last response's times since the last report: the run's rate divides by
+        # the time from its first to its last response, not by whole seconds.
+        self.span: list[float] | None = None
         self.open_model = OPEN_MODEL  # a remote worker's turns True when its arrivals start
 
     def record(self, method: str, name: str, response_time_ms: float, failed: bool) -> None:
         open_model = self.open_model
         delay_ms = self.delays.get(gevent.getcurrent()) if open_model else None
         value_ms = response_time_ms if delay_ms is None else response_time_ms + delay_ms
-        key = (int(time.time()), method, name)
+        now = time.time()
+        if self.span is None:
+            self.span = [now, now]
+        else:
+            self.span[1] = now
+        key = (int(now), method, name)
         cell = self.cells.get(key)
         if cell is None:
             cell = [new_histogram(), 0, 0, 0.0]
@@ -125,7 +133,8 @@ class _Recorder:
             for (second, method, name), cell in self.cells.items()
         ]
         errors = [[m, n, msg, count] for (m, n, msg), count in self.errors.items()]
-        arrivals = self.arrivals
+        arrivals, span = self.arrivals, self.span
+        self.span = None
         self.cells = {}
         self.errors = {}
         self.arrivals = [0, 0, 0]
@@ -134,7 +143,13 @@ class _Recorder:
             self.raw_pending = []
             self.raw.flush()
         # The worker's clock as it sends: the master moves the entries into its own seconds.
-        return {"entries": entries, "errors": errors, "arrivals": arrivals, "clock": time.time()}
+        return {
+            "entries": entries,
+            "errors": errors,
+            "arrivals": arrivals,
+            "span": span,
+            "clock": time.time(),
+        }
 
     def write(self, line: dict[str, Any]) -> None:
         if self.out is not None:
@@ -347,6 +362,8 @@ def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
         if shift:
             for entry in report["entries"]:
                 entry[0] += shift
+            if report.get("span"):
+                report["span"] = [t + shift for t in report["span"]]
         _recorder.write(
             {"type": "stats", "worker": client_id, "offset_s": round(offset_s, 3), **report}
         )
