@@ -5,7 +5,7 @@ of the same load, with and without loadlab, in interleaved rounds.
 
 The target is nginx answering a tiny `/health` on 127.0.0.1 (nginx_target.py), so the load
 generator is what is measured. The load: 50 users without think time (Locust's FastHttpUser;
-a one-line k6 script). Each round runs, in turn:
+a one-line k6 script). Each round runs, in turn (loadlab's runs first in every other round):
 
 - bare Locust: `locust --headless --processes 2` (a master and two workers), rate from its CSV;
 - `loadlab run` on Locust (a master and two workers, loadlab's plugin, loadlab's own process);
@@ -142,8 +142,15 @@ def main() -> None:
         with nginx("127.0.0.1", folder) as url:
             for round_index in range(args.rounds):
                 for engine in engines:
-                    bare = (bare_k6 if engine == "k6" else bare_locust)(url, folder, args.seconds)
-                    ours, own = loadlab(url, folder, args.seconds, engine)
+                    bare_run = bare_k6 if engine == "k6" else bare_locust
+                    # ABBA: every other round runs loadlab first, so that a machine speeding up
+                    # or slowing down over the benchmark favours neither side.
+                    if round_index % 2:
+                        ours, own = loadlab(url, folder, args.seconds, engine)
+                        bare = bare_run(url, folder, args.seconds)
+                    else:
+                        bare = bare_run(url, folder, args.seconds)
+                        ours, own = loadlab(url, folder, args.seconds, engine)
                     ratios[engine].append(ours / bare)
                     own_ratios[engine].append(own / bare)
                     print(
