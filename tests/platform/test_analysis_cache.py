@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from test_heavy import TINY_CODEBASE
 
 from platform_api.errors import GatewayTimeout
 from platform_api.heavy.analysis import (
@@ -35,38 +36,19 @@ ANALYSE = "/api/v1/analysis/codebase"
 
 
 def codebase(prefix: str = "app") -> dict[str, str]:
-    """Python files that no other test sends (with no pool, the test process's cache is shared by
-    every in-thread server): a fresh tag in each. Two of them have the same content."""
+    """test_heavy's tiny codebase with a fresh tag in each file, so that no other test sends these
+    files (with no pool, every in-thread server shares the test process's cache), and two more
+    files of the same content as each other."""
     tag = uuid.uuid4().hex
-    return {
-        f"{prefix}/a.py": (
-            f"# {tag}\n"
-            "def branchy(x):\n"
-            "    if x > 0 and x < 10:\n"
-            "        return 1\n"
-            "    for i in range(x):\n"
-            "        if i % 2:\n"
-            "            continue\n"
-            "    return 0\n"
-            "\n"
-            "\n"
-            "class Greeter:\n"
-            "    def greet(self, name):\n"
-            '        return f"hi {name}" if name else "hi"\n'
-        ),
-        f"{prefix}/pkg/b.py": (
-            f"# {tag}\n"
-            "def nested():\n"
-            "    def inner(a, b):\n"
-            "        while a or b:\n"
-            "            a -= 1\n"
-            "        return a\n"
-            "    return inner\n"
-        ),
-        f"{prefix}/pkg/c.py": f"# {tag}\ndef nested():\n    return 1\n",
-        f"{prefix}/pkg/copy.py": f"# {tag}\ndef nested():\n    return 1\n",
-        f"{prefix}/broken.py": f"# {tag}\ndef oops(:\n",
+    files = {
+        prefix + name.removeprefix("app"): f"# {tag}\n{text}"
+        for name, text in TINY_CODEBASE.items()
+        if name.endswith(".py")
     }
+    files[f"{prefix}/pkg/c.py"] = files[f"{prefix}/pkg/copy.py"] = (
+        f"# {tag}\ndef nested():\n    return 1\n"
+    )
+    return files
 
 
 def zip_archive(files: dict[str, str]) -> bytes:
