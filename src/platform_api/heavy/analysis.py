@@ -212,21 +212,19 @@ def measure_file(source: str) -> FileFigures:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         # CPython's parser reports nesting too deep for its stack as MemoryError or RecursionError.
         return FileFigures(lines, 0, True, ())
-    functions, classes = _measure("", tree)
-    return FileFigures(
-        lines, classes, False, tuple((f.name, f.lines, f.complexity) for f in functions)
-    )
+    functions, classes = _measure(tree)
+    return FileFigures(lines, classes, False, functions)
 
 
 def complexity(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     """The function's own complexity (its nested functions and classes are measured apart)."""
-    functions, _classes = _measure("", function)
-    return functions[0].complexity
+    functions, _classes = _measure(function)
+    return functions[0][2]
 
 
-def _measure(path: str, root: ast.AST) -> tuple[list[FunctionFigures], int]:
-    """Every function under `root` (and `root` itself if it is one), outer before inner, and the
-    number of classes.
+def _measure(root: ast.AST) -> tuple[tuple[tuple[str, int, int], ...], int]:
+    """Every function under `root` (and `root` itself if it is one) as (name, lines, complexity),
+    outer before inner, and the number of classes.
 
     One walk over the tree, each node visited once: a node's branches count toward the innermost
     function around it, unless a class lies between them (the old walk, once for the file and once
@@ -259,7 +257,7 @@ def _measure(path: str, root: ast.AST) -> tuple[list[FunctionFigures], int]:
                 elif isinstance(child, ast.comprehension):
                     score[0] += 1 + len(child.ifs)
             stack.append((child, prefix, score))
-    return [FunctionFigures(name, path, lines, score[0]) for name, lines, score in found], classes
+    return tuple((name, lines, score[0]) for name, lines, score in found), classes
 
 
 def _found(
