@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import io
 import uuid
-import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
-from test_heavy import TINY_CODEBASE
+from test_heavy import TINY_CODEBASE, zip_archive
 
 from platform_api.errors import GatewayTimeout
-from platform_api.heavy.analysis import (
-    FileCache,
-    FileFigures,
-    analyse_archive,
-)
+from platform_api.heavy.analysis import FileCache, FileFigures, analyse_archive, summarise
 from platform_api.heavy.budget import Budget
+from platform_api.heavy.service import analysis_read
 from platform_backends import start
 from platform_server import PlatformServer
 
@@ -51,14 +46,6 @@ def codebase(prefix: str = "app") -> dict[str, str]:
     return files
 
 
-def zip_archive(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 def analyse(platform: PlatformServer, body: dict[str, str]) -> dict[str, Any]:
     with httpx.Client(base_url=platform.base_url, timeout=60) as http:
         response = http.post(ANALYSE, json=body, headers=platform.admin_headers())
@@ -79,20 +66,8 @@ def figures(answer: dict[str, Any]) -> dict[str, Any]:
 def uncached(files: dict[str, str]) -> dict[str, Any]:
     """What the analysis answers with no cache, computed here (with no cache, so that this test
     process's own cache, which an in-thread server uses, is left alone)."""
-    analysed = analyse_archive(zip_archive(files), Budget(60))
-    return {
-        "files": analysed.files,
-        "lines": analysed.lines,
-        "functions": len(analysed.functions),
-        "classes": analysed.classes,
-        "average_complexity": analysed.average_complexity,
-        "max_complexity": analysed.max_complexity,
-        "syntax_errors": analysed.syntax_errors,
-        "largest_functions": [
-            {"name": f.name, "file": f.file, "lines": f.lines, "complexity": f.complexity}
-            for f in analysed.largest()
-        ],
-    }
+    summary = summarise(analyse_archive(zip_archive(files), Budget(60)))
+    return analysis_read(summary).model_dump(exclude={"cached_files"})
 
 
 @pytest.fixture(scope="module", params=list(CACHED))

@@ -169,7 +169,11 @@ def summarise_archive(archive: bytes, budget: Budget, *, cache_files: int) -> Co
     `cache_files` bounds this process's cache of file figures (`PLATFORM_ANALYSIS_CACHE_FILES`,
     passed with each call because a spawned process does not have the server's settings).
     """
-    figures = analyse_archive(archive, budget, cache=process_cache(cache_files))
+    return summarise(analyse_archive(archive, budget, cache=process_cache(cache_files)))
+
+
+def summarise(figures: CodebaseFigures) -> CodebaseSummary:
+    """What an answer needs of an analysis's figures (the largest functions, not all of them)."""
     return CodebaseSummary(
         files=figures.files,
         lines=figures.lines,

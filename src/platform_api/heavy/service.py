@@ -120,7 +120,12 @@ def sample_archive(session: Session, *, sample: str) -> bytes:
 def analyse(archive: bytes, *, budget: Budget, pool: HeavyPool, cache_files: int) -> AnalysisRead:
     """`cache_files`: the bound of the cache of file figures in the process that does the work
     (`PLATFORM_ANALYSIS_CACHE_FILES`; 0 parses every file)."""
-    summary = pool.run(budget, analysis.summarise_archive, archive, budget, cache_files=cache_files)
+    return analysis_read(
+        pool.run(budget, analysis.summarise_archive, archive, budget, cache_files=cache_files)
+    )
+
+
+def analysis_read(summary: analysis.CodebaseSummary) -> AnalysisRead:
     return AnalysisRead(
         files=summary.files,
         lines=summary.lines,
