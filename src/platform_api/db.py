@@ -66,16 +66,10 @@ def create_database(settings: Settings) -> Database:
     if settings.is_sqlite:
         engine = _sqlite_engine(url, settings)
     else:
-        engine = create_engine(
-            url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_pool_timeout_s,
-            pool_pre_ping=True,
-        )
+        engine = create_engine(url, pool_pre_ping=True, **_pool_args(settings))
     write_engine = engine.execution_options(**{IMMEDIATE: True})
     # An in-memory database is one per engine: no second engine can share it.
-    on_disk = settings.is_sqlite and url.removeprefix("sqlite:///") not in ("", ":memory:")
+    on_disk = settings.is_sqlite and _sqlite_file(url) is not None
     loop_engine = _sqlite_engine(url, settings, loop=True) if on_disk else None
     return Database(
         engine=engine,
@@ -88,19 +82,25 @@ def create_database(settings: Settings) -> Database:
     )
 
 
-def _sqlite_engine(url: str, settings: Settings, *, loop: bool = False) -> Engine:
+def _pool_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+    }
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
     path = url.removeprefix("sqlite:///")
-    if path and path != ":memory:":
+    return path if path and path != ":memory:" else None
+
+
+def _sqlite_engine(url: str, settings: Settings, *, loop: bool = False) -> Engine:
+    path = _sqlite_file(url)
+    if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pool: dict[str, Any] = (
-        {"poolclass": StaticPool}
-        if loop
-        else {
-            "pool_size": settings.db_pool_size,
-            "max_overflow": settings.db_max_overflow,
-            "pool_timeout": settings.db_pool_timeout_s,
-        }
-    )
+    pool = {"poolclass": StaticPool} if loop else _pool_args(settings)
     engine = create_engine(
         url,
         connect_args={"timeout": settings.sqlite_busy_timeout_s, "check_same_thread": False},
